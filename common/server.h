@@ -3,7 +3,8 @@
  *
  *   listening      server_listen bound the port; server_ready prints the ready line
  *   connection     on_connection(srv, s) for each accepted stream; set its callbacks there
- *   close          server_close stops accepting; connections already open carry on
+ *   close          server_close stops accepting; connections already open carry on, and
+ *                  on_close is called once the last of them has gone
  *
  * The server keeps a list of its open streams, so that a program can end them all when it
  * shuts down, and counts them, so that --max-connections can stop accepting (the kernel's
@@ -19,6 +20,7 @@
 #include "stream.h"
 
 typedef void server_connection_fn(struct server *srv, struct stream *s);
+typedef void server_close_fn(struct server *srv);
 
 struct server {
     struct loop *loop;
@@ -32,9 +34,12 @@ struct server {
     int nodelay;                  /* TCP_NODELAY on each accepted socket */
     struct stream *streams;       /* open streams, newest first */
     unsigned long accepted;       /* total accepted */
+    server_close_fn *on_close;    /* Node's 'close': closed and the last connection gone */
+    struct loop_timer grace;      /* server_shutdown's deadline */
 };
 
-/* Binds and listens on host:port (port 0: any free port) and starts accepting.
+/* Binds and listens on host:port. Set user, max_connections, keepalive and nodelay first
+ * (zero the struct for the defaults); the other fields are filled in here. Port 0: any free port. Starts accepting.
  * Returns 0, or -1 with a one-line err ("listen 127.0.0.1:8000: Address already in use"). */
 int server_listen(struct server *srv, struct loop *loop, const char *host, int port,
                   server_connection_fn *on_connection, char err[NET_ERR_LEN]);
@@ -45,6 +50,11 @@ void server_ready(const struct server *srv, const char *prog);
 
 /* Stops accepting and closes the listening socket. Open streams are not touched. */
 void server_close(struct server *srv);
+
+/* The graceful shutdown a signal asks for: stop accepting, end every open stream (they
+ * close once their queues are written and their peers close too), and destroy whatever is
+ * still open after grace_ms. Calling it again destroys everything at once. */
+void server_shutdown(struct server *srv, uint64_t grace_ms);
 
 /* Ends (half-closes) every open stream, for a graceful shutdown. */
 void server_end_all(struct server *srv);

@@ -55,9 +55,9 @@ void trace_line(const char *prefix, const char *fmt, ...) __attribute__((format(
 /* Writes a hexdump of data to f: "00000000  68 65 6c 6c 6f ...  |hello|". */
 void trace_hexdump(FILE *f, const void *data, size_t len);
 
-/* The data event, as streams and UDP sockets report it: the event line (with -v) and the
- * hexdump (with -x). dir is "data" for received bytes; "write" for sent bytes is shown only
- * with -x. */
+/* A data event as streams and UDP sockets report it: the event line ("12 bytes", with -v)
+ * and, with -x, the hexdump. event is "data" (or "message") for bytes received and "write"
+ * for bytes sent; streams report writes only with -x. */
 void trace_data(unsigned long conn, const char *event, const char *peer, const void *data,
                 size_t len);
 

@@ -1,0 +1,533 @@
+/* stream.c - Node's socket model in C: read, hand over, keep the rest; queue what the kernel
+ * will not take yet; half-close; close once, from the loop.
+ *
+ * The life of a stream, as the trace shows it (./bin/tcp-server -v):
+ *
+ *   connection -> data ... data -> end (peer sent FIN) -> close
+ *
+ * The one place bytes come in is on_readable(); the one place they go out is flush(). Every
+ * event a program sees is called from one of those two, from the idle timer, or from the
+ * deferred-work timer that delivers what cannot be delivered at once (close, a connect that
+ * completed immediately, input kept while the stream was paused).
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "trace.h"
+
+enum {
+    ST_CONNECTING = 1u << 0,   /* non-blocking connect in progress */
+    ST_CONNECT_DUE = 1u << 1,  /* connected at once; on_connect waits for the loop */
+    ST_PAUSED = 1u << 2,       /* stream_pause: not reading */
+    ST_PEER_ENDED = 1u << 3,   /* read returned 0 */
+    ST_ENDING = 1u << 4,       /* stream_end called: FIN once the queue is written */
+    ST_WR_SHUT = 1u << 5,      /* FIN sent */
+    ST_CLOSED = 1u << 6,       /* descriptor closed; on_close waits for the loop */
+    ST_NEED_DRAIN = 1u << 7,   /* a write returned 0: call on_drain when the queue empties */
+    ST_REDELIVER = 1u << 8,    /* buffered input to hand to on_data again */
+};
+
+/* All streams read into this one buffer first: only bytes a parser leaves unconsumed are
+ * copied into the stream's own buffer, so an idle connection owns no input memory. */
+static char scratch[64 * 1024];
+static unsigned long last_id;
+
+unsigned long stream_next_id(void)
+{
+    return ++last_id;
+}
+
+static void on_io(struct loop *loop, int fd, int events, void *arg);
+static long on_idle_timer(struct loop *loop, void *arg);
+static long on_defer(struct loop *loop, void *arg);
+static void flush(struct stream *s);
+static int can_flush(const struct stream *s);
+static int has_pending_output(const struct stream *s);
+
+static struct stream *stream_alloc(struct loop *loop)
+{
+    struct stream *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->loop = loop;
+    s->fd = -1;
+    s->id = stream_next_id();
+    s->high_water = STREAM_HIGH_WATER;
+    s->max_input = STREAM_MAX_INPUT;
+    s->trace_data = 1;
+    buf_init(&s->in);
+    buf_init(&s->out);
+    loop_timer_init(&s->idle_timer, on_idle_timer, s);
+    loop_timer_init(&s->defer_timer, on_defer, s);
+    strcpy(s->peer, "-");
+    return s;
+}
+
+/* Asks the loop for exactly the events this stream can use now. */
+static void update_watch(struct stream *s)
+{
+    if (s->fd < 0 || (s->state & ST_CLOSED))
+        return;
+    int mask = 0;
+    if (!(s->state & (ST_CONNECTING | ST_PAUSED | ST_PEER_ENDED)))
+        mask |= LOOP_READ;
+    if ((s->state & ST_CONNECTING) || buf_len(&s->out) > 0)
+        mask |= LOOP_WRITE;
+    if (loop_watching(s->loop, s->fd) != mask)
+        loop_watch(s->loop, s->fd, mask, on_io, s);
+}
+
+static void schedule(struct stream *s)
+{
+    if (!loop_timer_active(&s->defer_timer))
+        loop_timer_start(s->loop, &s->defer_timer, 0);
+}
+
+struct stream *stream_new(struct loop *loop, int fd)
+{
+    struct stream *s = stream_alloc(loop);
+    s->fd = fd;
+    net_peer_addr(fd, s->peer);
+    s->last_active = loop_now(loop);
+    update_watch(s);
+    return s;
+}
+
+/* Closes the descriptor now and leaves on_error / on_close to the loop. */
+static void close_now(struct stream *s, int err)
+{
+    if (s->state & ST_CLOSED)
+        return;
+    s->state |= ST_CLOSED;
+    if (err && !s->error)
+        s->error = err;
+    if (s->fd >= 0) {
+        loop_unwatch(s->loop, s->fd);
+        close(s->fd);
+        s->fd = -1;
+    }
+    loop_timer_stop(s->loop, &s->idle_timer);
+    buf_free(&s->out);
+    schedule(s);
+}
+
+void stream_destroy(struct stream *s)
+{
+    close_now(s, 0);
+}
+
+static void fail(struct stream *s, int err)
+{
+    close_now(s, err);
+}
+
+/* ---- reading ---- */
+
+/* Calls on_data with writes corked, so everything it answers leaves in one system call. */
+static size_t call_data(struct stream *s, const char *data, size_t len)
+{
+    if (!s->on_data)
+        return len;
+    stream_cork(s);
+    size_t used = s->on_data(s, data, len);
+    stream_uncork(s);
+    return used > len ? len : used;
+}
+
+/* Hands the buffered input to on_data and keeps what it leaves. */
+static void deliver_buffered(struct stream *s)
+{
+    s->state &= ~ST_REDELIVER;
+    size_t used = call_data(s, buf_data(&s->in), buf_len(&s->in));
+    if (s->state & ST_CLOSED)
+        return;
+    buf_consume(&s->in, used);
+    if (buf_len(&s->in) > s->max_input)
+        fail(s, EMSGSIZE);
+}
+
+/* Hands bytes just read into the scratch buffer to on_data; keeps the rest. */
+static void deliver_scratch(struct stream *s, size_t n)
+{
+    size_t used = call_data(s, scratch, n);
+    if (s->state & ST_CLOSED)
+        return;
+    if (used < n)
+        buf_append(&s->in, scratch + used, n - used);
+    if (buf_len(&s->in) > s->max_input)
+        fail(s, EMSGSIZE);
+}
+
+static void call_event(struct stream *s, stream_event_fn *fn)
+{
+    if (!fn)
+        return;
+    stream_cork(s);
+    fn(s);
+    stream_uncork(s);
+}
+
+static void peer_ended(struct stream *s)
+{
+    s->state |= ST_PEER_ENDED;
+    update_watch(s);
+    trace_event(s->id, "end", s->peer, NULL);
+    call_event(s, s->on_end);
+    if (s->state & ST_CLOSED)
+        return;
+    if (!s->allow_half_open)
+        stream_end(s);
+    else if (s->state & ST_WR_SHUT)
+        close_now(s, 0);
+}
+
+static void on_readable(struct stream *s)
+{
+    ssize_t n;
+    int into_scratch = buf_len(&s->in) == 0;
+    if (into_scratch)
+        n = read(s->fd, scratch, sizeof scratch);
+    else
+        n = buf_read_fd(&s->in, s->fd, sizeof scratch);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail(s, errno);
+        return;
+    }
+    if (n == 0) {
+        peer_ended(s);
+        return;
+    }
+    s->last_active = loop_now(s->loop);
+    if (s->trace_data) {
+        const char *p = into_scratch ? scratch : buf_data(&s->in) + buf_len(&s->in) - (size_t)n;
+        trace_data(s->id, "data", s->peer, p, (size_t)n);
+    }
+    if (into_scratch)
+        deliver_scratch(s, (size_t)n);
+    else
+        deliver_buffered(s);
+}
+
+/* ---- connecting ---- */
+
+static void connected(struct stream *s)
+{
+    s->state &= ~(ST_CONNECTING | ST_CONNECT_DUE);
+    freeaddrinfo(s->ai_list);
+    s->ai_list = s->ai_next = NULL;
+    net_peer_addr(s->fd, s->peer);
+    s->last_active = loop_now(s->loop);
+    trace_event(s->id, "connect", s->peer, NULL);
+    update_watch(s);
+    call_event(s, s->on_connect);
+    if (can_flush(s) && has_pending_output(s))
+        flush(s);
+}
+
+/* Starts a connect to the next address in the list; reports the last error when none is left. */
+static void connect_next(struct stream *s, int last_err)
+{
+    while (s->ai_next) {
+        struct addrinfo *ai = s->ai_next;
+        s->ai_next = ai->ai_next;
+        int in_progress;
+        int fd = net_tcp_connect_addr(ai->ai_addr, ai->ai_addrlen, &in_progress);
+        if (fd < 0) {
+            last_err = errno;
+            continue;
+        }
+        s->fd = fd;
+        net_addr_format(ai->ai_addr, s->peer);
+        if (in_progress) {
+            s->state |= ST_CONNECTING;
+            update_watch(s);
+        } else {
+            s->state |= ST_CONNECT_DUE;
+            schedule(s);
+        }
+        return;
+    }
+    fail(s, last_err ? last_err : ECONNREFUSED);
+}
+
+static void connect_finished(struct stream *s)
+{
+    int err = net_connect_result(s->fd);
+    if (err == 0) {
+        connected(s);
+        return;
+    }
+    loop_unwatch(s->loop, s->fd);
+    close(s->fd);
+    s->fd = -1;
+    s->state &= ~ST_CONNECTING;
+    trace_event(s->id, "error", s->peer, "connect: %s", strerror(err));
+    connect_next(s, err);
+}
+
+struct stream *stream_connect(struct loop *loop, const char *host, int port,
+                              char err[NET_ERR_LEN])
+{
+    struct addrinfo *list;
+    if (net_resolve(host, port, SOCK_STREAM, 0, &list, err) < 0)
+        return NULL;
+    struct stream *s = stream_alloc(loop);
+    s->ai_list = s->ai_next = list;
+    s->last_active = loop_now(loop);
+    connect_next(s, 0);
+    return s;
+}
+
+/* ---- writing ---- */
+
+/* Writes as much of the queue as the kernel takes, then does what an empty queue allows:
+ * drain, the FIN of a pending end, and the close when both sides are done. */
+static void flush(struct stream *s)
+{
+    while (buf_len(&s->out) > 0) {
+        ssize_t n = buf_write_fd(&s->out, s->fd);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                fail(s, errno);
+            break;
+        }
+        s->last_active = loop_now(s->loop);
+    }
+    if (s->state & ST_CLOSED)
+        return;
+    update_watch(s);
+    if (buf_len(&s->out) > 0)
+        return;
+    if ((s->state & ST_ENDING) && !(s->state & ST_WR_SHUT)) {
+        shutdown(s->fd, SHUT_WR);
+        s->state |= ST_WR_SHUT;
+        if (s->state & ST_PEER_ENDED) {
+            close_now(s, 0);
+            return;
+        }
+    }
+    if (s->state & ST_NEED_DRAIN) {
+        s->state &= ~ST_NEED_DRAIN;
+        trace_event(s->id, "drain", s->peer, NULL);
+        call_event(s, s->on_drain);
+    }
+}
+
+/* Tries to write directly; returns how many bytes the kernel took (-1 on a fatal error). */
+static ssize_t write_direct(struct stream *s, const char *p, size_t len)
+{
+    for (;;) {
+        ssize_t n = write(s->fd, p, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        fail(s, errno);
+        return -1;
+    }
+}
+
+int stream_write(struct stream *s, const void *data, size_t len)
+{
+    if (s->state & (ST_CLOSED | ST_ENDING))
+        return 0;
+    const char *p = data;
+    if (len > 0 && s->trace_data && trace_hex_on())
+        trace_data(s->id, "write", s->peer, p, len);
+    if (len > 0 && can_flush(s) && buf_len(&s->out) == 0) {
+        ssize_t n = write_direct(s, p, len);
+        if (n < 0)
+            return 0;
+        s->last_active = loop_now(s->loop);
+        p += n;
+        len -= (size_t)n;
+    }
+    if (len > 0) {
+        buf_append(&s->out, p, len);
+        /* Inside a corked callback the uncork flushes; asking for LOOP_WRITE now would cost
+         * two epoll_ctl calls for nothing. */
+        if (s->cork == 0)
+            update_watch(s);
+    }
+    if (buf_len(&s->out) >= s->high_water) {
+        s->state |= ST_NEED_DRAIN;
+        return 0;
+    }
+    return 1;
+}
+
+void stream_cork(struct stream *s)
+{
+    s->cork++;
+}
+
+/* Whether flush() may run now: connected, open, and not inside a corked callback. */
+static int can_flush(const struct stream *s)
+{
+    return s->cork == 0 && s->fd >= 0 &&
+           !(s->state & (ST_CLOSED | ST_CONNECTING | ST_CONNECT_DUE));
+}
+
+/* Bytes to write, or a FIN that stream_end asked for and that has not been sent. */
+static int has_pending_output(const struct stream *s)
+{
+    return buf_len(&s->out) > 0 || (s->state & (ST_ENDING | ST_WR_SHUT)) == ST_ENDING;
+}
+
+void stream_uncork(struct stream *s)
+{
+    if (s->cork > 0 && --s->cork == 0 && can_flush(s) && has_pending_output(s))
+        flush(s);
+}
+
+void stream_end(struct stream *s)
+{
+    if (s->state & (ST_CLOSED | ST_ENDING))
+        return;
+    s->state |= ST_ENDING;
+    if (can_flush(s))
+        flush(s);
+}
+
+/* ---- flow control, timeouts, queries ---- */
+
+void stream_pause(struct stream *s)
+{
+    s->state |= ST_PAUSED;
+    update_watch(s);
+}
+
+void stream_resume(struct stream *s)
+{
+    if (!(s->state & ST_PAUSED))
+        return;
+    s->state &= ~ST_PAUSED;
+    update_watch(s);
+    if (buf_len(&s->in) > 0 && !(s->state & ST_CLOSED)) {
+        s->state |= ST_REDELIVER;
+        schedule(s);
+    }
+}
+
+int stream_paused(const struct stream *s)
+{
+    return (s->state & ST_PAUSED) != 0;
+}
+
+void stream_set_timeout(struct stream *s, uint64_t ms)
+{
+    s->timeout_ms = ms;
+    if (ms == 0 || (s->state & ST_CLOSED)) {
+        loop_timer_stop(s->loop, &s->idle_timer);
+        return;
+    }
+    s->last_active = loop_now(s->loop);
+    loop_timer_start(s->loop, &s->idle_timer, ms);
+}
+
+size_t stream_queued(const struct stream *s)
+{
+    return buf_len(&s->out);
+}
+
+int stream_peer_ended(const struct stream *s)
+{
+    return (s->state & ST_PEER_ENDED) != 0;
+}
+
+int stream_ended(const struct stream *s)
+{
+    return (s->state & ST_ENDING) != 0;
+}
+
+int stream_closed(const struct stream *s)
+{
+    return (s->state & ST_CLOSED) != 0;
+}
+
+/* ---- the loop's callbacks ---- */
+
+static void on_io(struct loop *loop, int fd, int events, void *arg)
+{
+    struct stream *s = arg;
+    if ((events & LOOP_WRITE) && (s->state & ST_CONNECTING)) {
+        connect_finished(s);
+        return;
+    }
+    if ((events & LOOP_WRITE) && buf_len(&s->out) > 0)
+        flush(s);
+    if ((events & LOOP_READ) && !(s->state & (ST_CLOSED | ST_PAUSED | ST_PEER_ENDED)))
+        on_readable(s);
+}
+
+/* The idle timer fires late rather than being restarted on every byte: activity only records
+ * the time, and the timer, when it fires, sleeps again for whatever is left. */
+static long on_idle_timer(struct loop *loop, void *arg)
+{
+    struct stream *s = arg;
+    if ((s->state & ST_CLOSED) || s->timeout_ms == 0)
+        return LOOP_TIMER_STOP;
+    uint64_t idle = loop_now(loop) - s->last_active;
+    if (idle < s->timeout_ms)
+        return (long)(s->timeout_ms - idle);
+    trace_event(s->id, "timeout", s->peer, "idle %llu ms", (unsigned long long)idle);
+    s->last_active = loop_now(loop);
+    call_event(s, s->on_timeout);
+    if (s->state & ST_CLOSED)
+        return LOOP_TIMER_STOP;
+    return (long)s->timeout_ms;
+}
+
+static void stream_free(struct stream *s)
+{
+    loop_timer_stop(s->loop, &s->idle_timer);
+    loop_timer_stop(s->loop, &s->defer_timer);
+    if (s->ai_list)
+        freeaddrinfo(s->ai_list);
+    buf_free(&s->in);
+    buf_free(&s->out);
+    if (s->server)
+        server_stream_gone(s->server, s);
+    free(s);
+}
+
+static void emit_close(struct stream *s)
+{
+    if (s->error) {
+        trace_event(s->id, "error", s->peer, "%s", strerror(s->error));
+        if (s->on_error)
+            s->on_error(s, s->error);
+    }
+    trace_event(s->id, "close", s->peer, s->error ? "had error" : NULL);
+    if (s->on_close)
+        s->on_close(s);
+    stream_free(s);
+}
+
+static long on_defer(struct loop *loop, void *arg)
+{
+    struct stream *s = arg;
+    if (s->state & ST_CLOSED) {
+        emit_close(s);
+        return LOOP_TIMER_STOP;
+    }
+    if (s->state & ST_CONNECT_DUE)
+        connected(s);
+    if (!(s->state & (ST_CLOSED | ST_PAUSED)) && (s->state & ST_REDELIVER) &&
+        buf_len(&s->in) > 0)
+        deliver_buffered(s);
+    if (s->state & ST_CLOSED)
+        schedule(s);
+    return LOOP_TIMER_STOP;
+}
