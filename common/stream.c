@@ -420,6 +420,14 @@ void stream_resume(struct stream *s)
     }
 }
 
+void stream_redeliver(struct stream *s)
+{
+    if (buf_len(&s->in) == 0 || (s->state & ST_CLOSED))
+        return;
+    s->state |= ST_REDELIVER;
+    schedule(s);
+}
+
 int stream_paused(const struct stream *s)
 {
     return (s->state & ST_PAUSED) != 0;

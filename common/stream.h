@@ -110,6 +110,11 @@ void stream_pause(struct stream *s);
 void stream_resume(struct stream *s);
 int stream_paused(const struct stream *s);
 
+/* Hands the input still buffered to on_data again at the next turn of the loop, without
+ * waiting for more bytes: for a protocol layer that stopped parsing (one request at a time)
+ * or that has just handed the stream to another (HTTP upgrade). */
+void stream_redeliver(struct stream *s);
+
 /* Idle timeout in milliseconds, 0 to turn it off. */
 void stream_set_timeout(struct stream *s, uint64_t ms);
 
