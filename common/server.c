@@ -141,8 +141,13 @@ void server_shutdown(struct server *srv, uint64_t grace_ms)
     }
     server_close(srv);
     server_end_all(srv);
+    server_destroy_after(srv, grace_ms);
+}
+
+void server_destroy_after(struct server *srv, uint64_t ms)
+{
     loop_timer_init(&srv->grace, on_grace_over, srv);
-    loop_timer_start(srv->loop, &srv->grace, grace_ms);
+    loop_timer_start(srv->loop, &srv->grace, ms);
     maybe_closed(srv);
 }
 

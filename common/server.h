@@ -56,6 +56,10 @@ void server_close(struct server *srv);
  * still open after grace_ms. Calling it again destroys everything at once. */
 void server_shutdown(struct server *srv, uint64_t grace_ms);
 
+/* Destroys whatever streams are still open after ms milliseconds (the deadline of a graceful
+ * shutdown); once none is left the timer is stopped. */
+void server_destroy_after(struct server *srv, uint64_t ms);
+
 /* Ends (half-closes) every open stream, for a graceful shutdown. */
 void server_end_all(struct server *srv);
 
