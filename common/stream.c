@@ -422,7 +422,9 @@ void stream_resume(struct stream *s)
 
 void stream_redeliver(struct stream *s)
 {
-    if (buf_len(&s->in) == 0 || (s->state & ST_CLOSED))
+    /* The input may not be in s->in yet: bytes an on_data in progress leaves unconsumed are
+     * kept when it returns. So schedule anyway; on_defer checks. */
+    if (s->state & ST_CLOSED)
         return;
     s->state |= ST_REDELIVER;
     schedule(s);
