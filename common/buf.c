@@ -147,7 +147,9 @@ struct slice slice_from(const char *s)
 int slice_eq(struct slice a, const char *s)
 {
     size_t n = strlen(s);
-    return a.len == n && memcmp(a.ptr, s, n) == 0;
+    /* An empty slice may have a NULL ptr (slice_from(NULL)), and memcmp must not be given
+     * one even for zero bytes. */
+    return a.len == n && (n == 0 || memcmp(a.ptr, s, n) == 0);
 }
 
 static int lower(int c)

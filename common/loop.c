@@ -329,6 +329,9 @@ static int dispatch_io(struct loop *loop, int nfired)
 
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
+    /* A loop_stop ends the turn it was called in (and the loop_run around it); left set, it
+     * would make every later turn dispatch nothing. loop_run checks it between turns. */
+    loop->stopping = 0;
     int n = loop->ops->wait(loop, next_timeout(loop, timeout_ms));
     if (n < 0) {
         if (errno != EINTR)
