@@ -47,6 +47,7 @@ static char scratch[256 * 1024];
 /* A stream that already holds unconsumed input reads into its own buffer, which grows by what
  * it asks for; it asks for less, so a connection holding half a request stays small. */
 #define BUFFERED_READ (64 * 1024)
+
 static unsigned long last_id;
 
 unsigned long stream_next_id(void)
