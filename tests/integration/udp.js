@@ -1,5 +1,4 @@
 // requires: node
-// timeout: 180
 'use strict';
 /*
  * udp.js - udp-server and udp-client against Node's dgram, each way round.
