@@ -92,7 +92,11 @@ static int bind_one(const struct addrinfo *ai)
     if (fd < 0)
         return -1;
     int on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    /* For TCP, SO_REUSEADDR lets a restarted server bind while old connections sit in
+     * TIME_WAIT. For UDP it means something else, sharing the port with another socket, so a
+     * second server would start "successfully" and steal datagrams: TCP only. */
+    if (ai->ai_socktype == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {

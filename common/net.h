@@ -38,7 +38,8 @@ int net_connect_result(int fd);
 /* Accepts one connection: a non-blocking socket, or -1 with errno (EAGAIN when none waits). */
 int net_accept(int listen_fd, struct sockaddr_storage *peer, socklen_t *peerlen);
 
-/* A UDP socket bound to host:port (port 0: any free port), with SO_REUSEADDR. Servers use it,
+/* A UDP socket bound to host:port (port 0: any free port), without SO_REUSEADDR (for UDP it
+ * would let two sockets share the port). Servers use it,
  * and clients that want replies on a known port. */
 int net_udp_bind(const char *host, int port, char err[NET_ERR_LEN]);
 
