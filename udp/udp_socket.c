@@ -172,22 +172,11 @@ int udp_socket_want_write(struct udp_socket *u, int on)
 
 /* ---- setting up ---- */
 
-/* For TCP, SO_REUSEADDR lets a restarted server bind past TIME_WAIT. UDP has no TIME_WAIT:
- * there it means "share this port", and Linux then lets a second server bind the same port and
- * take the datagrams meant for the first, silently. net_udp_bind sets the option; turning it off
- * once bound makes a second server's bind fail with EADDRINUSE, as a student expects. */
-static void refuse_sharing(int fd)
-{
-    int off = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
-}
-
 int udp_socket_bind(struct udp_socket *u, const char *host, int port, char err[NET_ERR_LEN])
 {
     int fd = net_udp_bind(host, port, err);
     if (fd < 0)
         return -1;
-    refuse_sharing(fd);
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
