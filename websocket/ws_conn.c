@@ -198,9 +198,13 @@ static void on_close_frame(struct ws_conn *ws, const char *payload, size_t len)
 
 /* ---- receiving ---- */
 
+/* Fix (ws-client): messages are delivered while CLOSING too. RFC 6455 section 1.4: after
+ * *sending* a close frame a peer sends no more data, but only after *receiving* one does it
+ * discard what arrives. The peer may have sent messages before it saw our close (replies to
+ * the last lines `ws-client` sent before stdin ended): dropping them lost those replies. */
 static void deliver(struct ws_conn *ws, int opcode, const char *data, size_t len)
 {
-    if (ws->on_message && ws->state == WS_OPEN)
+    if (ws->on_message && ws->state != WS_CLOSED)
         ws->on_message(ws, opcode, data, len);
 }
 
@@ -262,7 +266,7 @@ static void on_frame(struct ws_conn *ws, const struct ws_header *h, const char *
         on_close_frame(ws, payload, (size_t)h->payload_len);
         break;
     default:
-        if (ws->state == WS_OPEN)
+        if (ws->state != WS_CLOSED) /* see deliver() */
             on_data_frame(ws, h, payload);
         break;
     }
