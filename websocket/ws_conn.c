@@ -100,7 +100,11 @@ int ws_send(struct ws_conn *ws, int opcode, const void *data, size_t len)
     int ok = ws->legacy ? send_legacy_text(ws, data, len) : send_frame(ws, opcode, data, len);
     if (too_far_behind(ws))
         return 0;
-    return ok;
+    /* Fix (ws-client): answer for the queue as ws_send leaves it. Outside a stream callback,
+     * the uncork at the end of the send flushes, and may empty the queue and call on_drain
+     * before stream_write's 0 gets back here; a caller that then waited for on_drain (stdin
+     * paused) waited forever. */
+    return ok || (!stream_closed(ws->s) && stream_queued(ws->s) < ws->s->high_water);
 }
 
 void ws_ping(struct ws_conn *ws, const void *data, size_t len)
