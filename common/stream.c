@@ -31,6 +31,7 @@ enum {
     ST_CLOSED = 1u << 6,       /* descriptor closed; on_close waits for the loop */
     ST_NEED_DRAIN = 1u << 7,   /* a write returned 0: call on_drain when the queue empties */
     ST_REDELIVER = 1u << 8,    /* buffered input to hand to on_data again */
+    ST_DRAIN_DUE = 1u << 9,    /* the queue emptied: on_drain waits for the loop */
 };
 
 /* All streams read into this one buffer first: only bytes a parser leaves unconsumed are
@@ -330,9 +331,11 @@ static void flush(struct stream *s)
         }
     }
     if (s->state & ST_NEED_DRAIN) {
+        /* Like Node, 'drain' comes from the loop, never from inside the write or uncork that
+         * emptied the queue: a caller must first see its 0 and pause, then be told to go on. */
         s->state &= ~ST_NEED_DRAIN;
-        trace_event(s->id, "drain", s->peer, NULL);
-        call_event(s, s->on_drain);
+        s->state |= ST_DRAIN_DUE;
+        schedule(s);
     }
 }
 
@@ -548,6 +551,11 @@ static long on_defer(struct loop *loop, void *arg)
     }
     if (s->state & ST_CONNECT_DUE)
         connected(s);
+    if ((s->state & (ST_DRAIN_DUE | ST_CLOSED)) == ST_DRAIN_DUE) {
+        s->state &= ~ST_DRAIN_DUE;
+        trace_event(s->id, "drain", s->peer, NULL);
+        call_event(s, s->on_drain);
+    }
     if (!(s->state & (ST_CLOSED | ST_PAUSED)) && (s->state & ST_REDELIVER) &&
         buf_len(&s->in) > 0)
         deliver_buffered(s);
