@@ -63,7 +63,6 @@ struct http_conn {
     int peer_ended;          /* the client half-closed: close after the current response */
     struct loop_timer timer; /* the head / request / keep-alive deadline */
     uint64_t deadline;
-    uint64_t request_deadline;
     enum http_body body;
     uint64_t body_left, body_seen;
     struct http_chunked chunked;
@@ -81,7 +80,12 @@ void http_date_format(long long t, char out[32])
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t tt = (time_t)t;
     struct tm tm;
-    gmtime_r(&tt, &tm);
+    /* gmtime_r fails for a time whose year does not fit in an int (a corrupt file time can be
+     * anything); the epoch is a valid date, and far better than reading an unset struct. */
+    if (!gmtime_r(&tt, &tm)) {
+        tt = 0;
+        gmtime_r(&tt, &tm);
+    }
     snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
@@ -121,6 +125,16 @@ static void send_text(struct http_conn *c, const char *text)
     stream_write(c->s, text, strlen(text));
 }
 
+/* Sends FIN once the output queued so far has gone, and keeps reading (and dropping) until the
+ * client closes too. Closing at once instead would make the kernel answer any unread input with
+ * a reset, and a reset can destroy a response the client has not read yet. */
+static void close_gracefully(struct http_conn *c)
+{
+    c->phase = PH_CLOSING;
+    stream_end(c->s);
+    conn_deadline(c, CLOSE_GRACE_MS);
+}
+
 /* The status and reason for an error the server answers by itself, then close. */
 static void send_error(struct http_conn *c, int status, const char *reason)
 {
@@ -142,8 +156,26 @@ static void send_error(struct http_conn *c, int status, const char *reason)
         send_text(c, "\n");
     }
     if (!stream_closed(c->s))
-        stream_end(c->s);
-    conn_deadline(c, CLOSE_GRACE_MS);
+        close_gracefully(c);
+}
+
+/* The request went wrong after the head was read (a bad chunk, a body over the limit, a body
+ * cut short, too slow). Only one response may answer a request: if the handler has not begun
+ * its own, the error is the answer; if it has finished, that answer stands and the connection
+ * just closes, since the rest of the request can no longer be framed; if it is halfway through,
+ * nothing can finish it properly, and the connection is cut. */
+static void abandon_request(struct http_conn *c, int status, const char *reason)
+{
+    if (!c->res.head_sent) {
+        send_error(c, status, reason);
+        return;
+    }
+    trace_event(c->s->id, "clientError", c->s->peer, "%d %s (after the response began)", status,
+                reason);
+    if (c->res.finished)
+        close_gracefully(c);
+    else
+        stream_destroy(c->s);
 }
 
 static int status_has_body(int status)
@@ -151,7 +183,9 @@ static int status_has_body(int status)
     return !(status < 200 || status == 204 || status == 304);
 }
 
-/* Picks the framing once the head goes out: a known length, chunks, or until close. */
+/* Picks the framing once the head goes out: a known length, chunks, or until close.
+ * A response to HEAD never has a body (RFC 9110 §9.3.2), but announces the length a GET would
+ * get when it is known; when it is not, no framing field is sent, and none is needed. */
 static void choose_framing(struct http_res *res, int64_t known_length)
 {
     if (!status_has_body(res->status)) {
@@ -159,9 +193,10 @@ static void choose_framing(struct http_res *res, int64_t known_length)
         res->content_length = -1;
         return;
     }
+    res->no_body = res->head_request;
     if (res->content_length < 0 && known_length >= 0)
         res->content_length = known_length;
-    if (res->content_length >= 0)
+    if (res->content_length >= 0 || res->head_request)
         return;
     if (res->version_minor >= 1)
         res->chunked = 1;
@@ -183,7 +218,7 @@ static void send_head(struct http_res *res, int64_t known_length)
                    (unsigned long long)(c->srv->cfg.keep_alive_timeout_ms / 1000));
     else
         buf_append_str(&head, "Connection: close\r\n");
-    if (res->content_length >= 0 && !res->no_body) {
+    if (res->content_length >= 0) {
         snprintf(line, sizeof line, "Content-Length: %lld\r\n", (long long)res->content_length);
         buf_append_str(&head, line);
     } else if (res->chunked) {
@@ -196,18 +231,38 @@ static void send_head(struct http_res *res, int64_t known_length)
     buf_free(&head);
     buf_free(&res->headers);
     res->head_sent = 1;
-    if (res->head_request)
-        res->no_body = 1;
 }
 
 /* ---- the response API ---- */
 
+/* Whether text may go into a field line as it is (RFC 9110 §5.5). A CR or LF would end the
+ * line early, and whatever followed would become fields or a body of someone else's choosing:
+ * response splitting, when a value is copied from the request. Such a header is dropped. */
+static int field_text_ok(const char *text)
+{
+    return text[strcspn(text, "\r\n")] == '\0';
+}
+
+/* A Content-Length value: digits only. Returns -1 for anything else. */
+static int64_t parse_length(const char *value)
+{
+    int64_t n = 0;
+    if (*value == '\0')
+        return -1;
+    for (const char *p = value; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (INT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*p - '0');
+    }
+    return n;
+}
+
 void http_res_set_header(struct http_res *res, const char *name, const char *value)
 {
-    if (res->head_sent)
+    if (res->head_sent || !field_text_ok(name) || !field_text_ok(value))
         return;
     if (strcasecmp(name, "Content-Length") == 0) {
-        res->content_length = strtoll(value, NULL, 10);
+        res->content_length = parse_length(value);
         return;
     }
     if (strcasecmp(name, "Connection") == 0) {
@@ -355,13 +410,24 @@ static void res_reset(struct http_conn *c, const struct http_request *req)
 
 static void next_request(struct http_conn *c)
 {
-    c->phase = PH_IDLE;
     c->served++;
+    /* The response promised keep-alive, but a shutdown began while the request body was still
+     * being read and dropped: no other request will be taken, so close now. */
+    if (c->srv->shutting_down) {
+        close_gracefully(c);
+        return;
+    }
+    c->phase = PH_IDLE;
     conn_deadline(c, c->srv->cfg.keep_alive_timeout_ms);
     if (c->in_data)
         return; /* conn_on_data goes on parsing what is buffered */
-    if (stream_paused(c->s))
-        stream_resume(c->s); /* hands the buffered next request back to conn_on_data */
+    /* A pipelined request may be waiting: resume reading and hand the buffered bytes back to
+     * conn_on_data. They may not even be in the stream's buffer yet: a response can end inside
+     * the stream's delivery of the very read that brought them (its writes flush, the drain
+     * sends the last piece), and the stream keeps what on_data left only once on_data returns.
+     * stream_redeliver looks for them when the loop comes round, after that. */
+    stream_resume(c->s);
+    stream_redeliver(c->s);
 }
 
 /* The handler ended the response. The connection either closes or takes the next request,
@@ -373,26 +439,32 @@ static void response_done(struct http_conn *c)
         res->keep_alive = 0; /* the client may or may not send the body now: do not guess */
     res_close(res);
     if (!res->keep_alive) {
-        c->phase = PH_CLOSING;
-        stream_end(c->s);
-        conn_deadline(c, CLOSE_GRACE_MS);
+        close_gracefully(c);
         return;
     }
     if (c->phase == PH_RESPOND)
         next_request(c);
 }
 
+/* Calls the handler's on_end for the request body, once. */
+static void emit_body_end(struct http_res *res)
+{
+    http_res_fn *on_end = res->on_body_end;
+    res->on_body_end = NULL;
+    if (on_end)
+        on_end(res);
+}
+
+/* The whole request body has been read. If the response is over too, the connection takes the
+ * next request; otherwise the handler hears that the body is complete, and may answer now. */
 static void body_done(struct http_conn *c)
 {
-    struct http_res *res = &c->res;
-    if (res->on_body_end)
-        res->on_body_end(res);
-    if (c->phase != PH_BODY)
-        return;
-    if (res->finished)
+    if (c->res.finished) {
         next_request(c);
-    else
-        c->phase = PH_RESPOND;
+        return;
+    }
+    c->phase = PH_RESPOND;
+    emit_body_end(&c->res);
 }
 
 static void deliver_body(struct http_conn *c, const char *data, size_t len)
@@ -422,15 +494,12 @@ static size_t body_chunked(struct http_conn *c, const char *data, size_t len)
         int rc = http_chunked_decode(&c->chunked, data + used, len - used, &n, &piece);
         used += n;
         if (rc == HTTP_ERROR) {
-            if (c->res.head_sent)
-                stream_destroy(c->s);
-            else
-                send_error(c, 400, c->chunked.error);
+            abandon_request(c, 400, c->chunked.error);
             return len;
         }
         c->body_seen += piece.len;
         if (c->body_seen > c->srv->cfg.max_body) {
-            send_error(c, 413, "request body larger than the server accepts");
+            abandon_request(c, 413, "request body larger than the server accepts");
             return len;
         }
         deliver_body(c, piece.ptr, piece.len);
@@ -479,7 +548,6 @@ static int start_request(struct http_conn *c, const struct http_request *req)
     c->body_left = req->body == HTTP_BODY_LENGTH ? (uint64_t)req->content_length : 0;
     c->body_seen = 0;
     http_chunked_init(&c->chunked);
-    c->request_deadline = loop_now(c->s->loop) + srv->cfg.request_timeout_ms;
 
     int is_connect = slice_eq(req->method, "CONNECT");
     if (is_connect && !srv->on_connect) {
@@ -499,6 +567,8 @@ static int start_request(struct http_conn *c, const struct http_request *req)
         c->phase = PH_RESPOND;
     if (req->expect_continue && srv->on_check_continue) {
         srv->on_check_continue(srv, req, &c->res);
+        if (c->phase == PH_RESPOND)
+            emit_body_end(&c->res);
         return 1;
     }
     if (req->expect_continue && c->phase == PH_BODY)
@@ -507,6 +577,10 @@ static int start_request(struct http_conn *c, const struct http_request *req)
         srv->on_request(srv, req, &c->res);
     else
         http_res_end(&c->res, NULL, 0);
+    /* Without a body, the request is already complete: a handler that waits for its end (to
+     * answer after the body, whatever the method) hears it at once rather than never. */
+    if (c->phase == PH_RESPOND)
+        emit_body_end(&c->res);
     return 1;
 }
 
@@ -547,12 +621,10 @@ static size_t conn_on_data(struct stream *s, const char *data, size_t len)
             int gone = 0;
             ssize_t n = parse_head(c, data + used, len - used, &gone);
             if (gone)
-                return used + (size_t)n; /* the rest belongs to the new owner */
-            if (n < 0)
-                return len; /* closing: input dropped */
+                return used + (size_t)n; /* c is freed; the rest belongs to the new owner */
             if (n == 0)
                 break;
-            used += (size_t)n;
+            used = n < 0 ? len : used + (size_t)n; /* n < 0: closing, the input is dropped */
         } else if (c->phase == PH_BODY) {
             size_t n = c->body == HTTP_BODY_CHUNKED ? body_chunked(c, data + used, len - used)
                                                     : body_by_length(c, data + used, len - used);
@@ -575,11 +647,14 @@ static void conn_on_end(struct stream *s)
     struct http_conn *c = s->user;
     c->peer_ended = 1;
     /* A client may half-close right after its request (nc -N does): the response still goes
-     * out, then the connection closes. Between requests there is nothing to wait for. */
-    if (c->phase == PH_IDLE || c->phase == PH_HEAD || c->phase == PH_CLOSING)
-        stream_end(s);
-    else
+     * out, then the connection closes. Between requests there is nothing to wait for. In the
+     * middle of a body, the rest of it will never come: the request cannot be completed. */
+    if (c->phase == PH_BODY)
+        abandon_request(c, 400, "the client ended the connection in the middle of the body");
+    else if (c->phase == PH_RESPOND)
         c->res.keep_alive = 0;
+    else
+        stream_end(s);
 }
 
 static void conn_on_drain(struct stream *s)
@@ -621,10 +696,7 @@ static long conn_on_timer(struct loop *loop, void *arg)
         send_error(c, 408, "request head not received in time");
         break;
     case PH_BODY:
-        if (c->res.head_sent)
-            stream_destroy(c->s);
-        else
-            send_error(c, 408, "request body not received in time");
+        abandon_request(c, 408, "request body not received in time");
         break;
     case PH_CLOSING: /* we sent FIN and the client has not closed its side */
         stream_destroy(c->s);
@@ -652,7 +724,11 @@ static void on_connection(struct server *tcp, struct stream *s)
     s->on_drain = conn_on_drain;
     s->on_close = conn_on_close;
     s->on_timeout = conn_on_timeout;
-    s->max_input = srv->cfg.max_header_size + 1024;
+    /* s->max_input stays the stream's default. The parser bounds a head by max_header_size, a
+     * body is consumed as it comes, and while a response is written the stream is paused, so
+     * what waits unparsed is at most a head plus one read of pipelined requests. A tighter
+     * limit here would cut off a client that pipelines a little eagerly behind a slow
+     * response, as if it had flooded us. */
     if (srv->cfg.socket_timeout_ms)
         stream_set_timeout(s, srv->cfg.socket_timeout_ms);
     /* Until the first request: the headers timeout, as for a slow head. */
@@ -705,7 +781,7 @@ void http_server_shutdown(struct http_server *srv, uint64_t grace_ms)
         }
         struct http_conn *c = s->user;
         if (c->phase == PH_IDLE)
-            stream_end(s);
+            close_gracefully(c);
         else
             c->res.keep_alive = 0; /* finish this response, then close */
     }

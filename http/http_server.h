@@ -141,7 +141,10 @@ void http_res_end(struct http_res *res, const void *data, size_t len);
 void http_res_write_continue(struct http_res *res);
 
 /* Wants the request body: on_body gets each piece as it arrives (already de-chunked),
- * on_end once it is complete. Without this call the body is read and dropped. */
+ * on_end once it is complete (for a request without a body, as soon as the request handler
+ * returns). Either may be NULL. Without this call the body is read and dropped. A body that
+ * breaks its framing or grows past max_body gets the server's 400 / 413 if the response has
+ * not begun, and closes the connection otherwise; on_end never comes then. */
 void http_res_on_body(struct http_res *res, http_body_fn *on_body, http_res_fn *on_end);
 
 /* Called when the response can take more after http_res_write returned 0. */

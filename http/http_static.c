@@ -5,9 +5,11 @@
  *     path that climbs above "/" and any NUL byte, so "/../x", "/%2e%2e/x" and "/a/%00" never
  *     become file names;
  *  2. realpath() then resolves symbolic links, and the result must still lie under the root's
- *     own real path, so a link inside the root that points outside it leads nowhere.
- * (A file swapped for a link between the check and the open could still slip through; a server
- * facing hostile local users would open each component with openat and O_NOFOLLOW instead.)
+ *     own real path, so a link inside the root that points outside it leads nowhere; a
+ *     directory's index.html is checked the same way, since it may be such a link too.
+ * (The file itself is opened with O_NOFOLLOW, but a directory on the way that is swapped for a
+ * link between the check and the open could still slip through; a server facing hostile local
+ * users would open each component with openat and O_NOFOLLOW instead.)
  *
  * Big files are not read whole: a chunk is read and written at a time, and when the connection
  * pushes back (http_res_write returns 0) reading waits for the drain callback.
@@ -36,7 +38,8 @@ int http_static_check_root(const char *root)
         errno = ENOTDIR;
         return -1;
     }
-    return 0;
+    /* Reaching the files needs search permission on the directory. */
+    return access(root, X_OK);
 }
 
 /* ---- the target's path ---- */
@@ -76,49 +79,81 @@ static long percent_decode(const char *target, size_t len, char *out, size_t out
     return (long)n;
 }
 
+/* What a request path can be refused for, as the status the client gets. */
+enum { PATH_OK = 0, PATH_MALFORMED = 400, PATH_ABOVE_ROOT = 403 };
+
 /* Appends one path segment to out (which holds "/a/b" of length *n), resolving "." and "..".
- * Returns -1 when ".." would climb above the root. */
+ * Returns PATH_ABOVE_ROOT when ".." would climb above the root, PATH_MALFORMED when out is full.
+ * The segments were split after decoding, so an escaped slash (%2f) separates them too: "..%2f"
+ * is a ".." like any other. */
 static int push_segment(char *out, size_t *n, const char *seg, size_t seg_len, size_t out_size)
 {
     if (seg_len == 0 || (seg_len == 1 && seg[0] == '.'))
-        return 0;
+        return PATH_OK;
     if (seg_len == 2 && seg[0] == '.' && seg[1] == '.') {
         if (*n == 0)
-            return -1;
+            return PATH_ABOVE_ROOT;
         while (*n > 0 && out[*n - 1] != '/')
             (*n)--;
         (*n)--; /* the slash before the removed segment */
-        return 0;
+        return PATH_OK;
     }
     if (*n + 1 + seg_len + 1 > out_size)
-        return -1;
+        return PATH_MALFORMED;
     out[(*n)++] = '/';
     memcpy(out + *n, seg, seg_len);
     *n += seg_len;
-    return 0;
+    return PATH_OK;
 }
 
-int http_static_normalize(const char *target, size_t target_len, char *out, size_t out_size)
+/* http_static_normalize, telling why a path is refused. */
+static int normalize(const char *target, size_t target_len, char *out, size_t out_size)
 {
     char decoded[PATH_MAX];
     if (target_len == 0 || target[0] != '/' || out_size < 2)
-        return -1;
+        return PATH_MALFORMED;
     long dlen = percent_decode(target, target_len, decoded, sizeof decoded);
     if (dlen < 0)
-        return -1;
+        return PATH_MALFORMED;
     size_t n = 0;
     const char *p = decoded, *end = decoded + dlen;
     while (p < end) {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         const char *seg_end = slash ? slash : end;
-        if (push_segment(out, &n, p, (size_t)(seg_end - p), out_size) < 0)
-            return -1;
+        int status = push_segment(out, &n, p, (size_t)(seg_end - p), out_size);
+        if (status != PATH_OK)
+            return status;
         p = seg_end + (slash ? 1 : 0);
     }
     if (n == 0)
         out[n++] = '/';
     out[n] = '\0';
-    return 0;
+    return PATH_OK;
+}
+
+int http_static_normalize(const char *target, size_t target_len, char *out, size_t out_size)
+{
+    return normalize(target, target_len, out, out_size) == PATH_OK ? 0 : -1;
+}
+
+/* The path part of a request target. Origin-form ("/a?b") is one already; absolute-form
+ * ("http://host/a?b"), which a server must accept too (RFC 9112 §3.2.2), loses its scheme and
+ * authority. Anything else ("*", "host:443") is returned as it is, and normalize refuses it. */
+static struct slice target_path(struct slice target)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (target.len < n || strncasecmp(target.ptr, schemes[i], n) != 0)
+            continue;
+        const char *p = target.ptr + n, *end = target.ptr + target.len;
+        while (p < end && *p != '/' && *p != '?' && *p != '#')
+            p++;
+        if (p == end || *p != '/')
+            return slice_from("/");
+        return (struct slice){p, (size_t)(end - p)};
+    }
+    return target;
 }
 
 /* ---- MIME types and dates ---- */
@@ -147,7 +182,9 @@ const char *http_static_mime_type(const char *path)
     return "application/octet-stream";
 }
 
-/* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"). Returns -1 if it is not one. */
+/* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"). Returns -1 if it is not one,
+ * including the two obsolete forms RFC 9110 §5.6.7 still asks recipients to read: a client's
+ * If-Modified-Since in one of those is ignored, which costs a full response and nothing else. */
 static long long parse_http_date(struct slice v)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -163,7 +200,10 @@ static long long parse_http_date(struct slice v)
                &used) != 7 || (size_t)used != v.len || strcmp(gmt, "GMT") != 0)
         return -1;
     const char *mp = strstr(months, mon);
-    if (!mp || (mp - months) % 3 != 0)
+    if (strlen(mon) != 3 || !mp || (mp - months) % 3 != 0)
+        return -1;
+    /* timegm would quietly turn "32 Jan" into "1 Feb": an impossible date is no date. */
+    if (day < 1 || day > 31 || h > 23 || m > 59 || s > 60 || year < 1900)
         return -1;
     tm.tm_mday = day, tm.tm_mon = (int)((mp - months) / 3), tm.tm_year = year - 1900;
     tm.tm_hour = h, tm.tm_min = m, tm.tm_sec = s;
@@ -222,58 +262,111 @@ static void send_status(struct http_res *res, int status, const char *text)
     http_res_end(res, text, strlen(text));
 }
 
-/* Resolves the request to a regular file under root: 0 with *fd open, or an HTTP status. */
-static int open_under_root(const char *root, const char *path, int *fd, struct stat *st)
+/* Whether path (a real path, without links, "." or "..") is root or lies under it. */
+static int path_under(const char *path, const char *root)
 {
-    char real_root[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
-    if (!realpath(root, real_root))
-        return 500;
-    snprintf(joined, sizeof joined, "%s%s", real_root, path);
+    size_t n = strlen(root);
+    if (n == 1)
+        return 1; /* the root is "/" itself */
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Resolves joined with realpath, which follows every symbolic link on the way, and checks that
+ * the result is still under real_root. Returns 0 with real filled in, or an HTTP status. */
+static int resolve_inside(const char *real_root, const char *joined, char real[PATH_MAX])
+{
     if (!realpath(joined, real))
         return errno == ENOENT || errno == ENOTDIR ? 404 : 403;
-    size_t rl = strlen(real_root);
-    if (strncmp(real, real_root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0'))
+    if (!path_under(real, real_root))
         return 403; /* a symbolic link led outside the root */
-    if (stat(real, st) < 0)
-        return 404;
-    if (S_ISDIR(st->st_mode)) {
-        if (strlen(real) + sizeof "/index.html" > sizeof real)
-            return 403;
-        strcat(real, "/index.html");
-        if (stat(real, st) < 0 || !S_ISREG(st->st_mode))
-            return 403;
-    }
-    if (!S_ISREG(st->st_mode))
-        return 403;
-    *fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        return errno == EACCES ? 403 : 404;
     return 0;
 }
 
-/* Whether the client's copy (If-Modified-Since) is still current. */
+/* Opens a regular file and describes it from the open descriptor, not from the name: a name
+ * swapped for a FIFO after the checks could otherwise block the whole server in open(), and a
+ * name swapped for a link is refused by O_NOFOLLOW (realpath gave a name without links). */
+static int open_regular(const char *real, int *fd, struct stat *st)
+{
+    *fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+    if (*fd < 0)
+        return errno == ENOENT ? 404 : 403;
+    if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        return 403;
+    }
+    return 0;
+}
+
+/* Resolves the request path to a regular file under root. A directory stands for its
+ * index.html, which is resolved and checked like any other name: it may be a link too.
+ * Returns 0 with *fd open, real naming the file and *st describing it, or an HTTP status. */
+static int open_under_root(const char *root, const char *path, char real[PATH_MAX], int *fd,
+                           struct stat *st)
+{
+    char real_root[PATH_MAX], joined[PATH_MAX * 2];
+    struct stat dir;
+    if (!realpath(root, real_root))
+        return 500;
+    if ((size_t)snprintf(joined, sizeof joined, "%s%s", real_root, path) >= sizeof joined)
+        return 404; /* longer than any name the system could hold */
+    int status = resolve_inside(real_root, joined, real);
+    if (status != 0)
+        return status;
+    if (stat(real, &dir) == 0 && S_ISDIR(dir.st_mode)) {
+        snprintf(joined, sizeof joined, "%s/index.html", real);
+        status = resolve_inside(real_root, joined, real);
+        if (status != 0)
+            return status == 404 ? 403 : status; /* a directory without an index */
+    }
+    return open_regular(real, fd, st);
+}
+
+/* Whether the client's copy (If-Modified-Since) is still current. RFC 9110 §13.1.3: the field
+ * is ignored when If-None-Match is present (we send no ETag, so that one can never match), and
+ * a date in the future is no evidence of anything. */
 static int not_modified(const struct http_request *req, const struct stat *st)
 {
     const struct http_header *h = http_header_find(req, "if-modified-since");
-    if (!h)
+    if (!h || http_header_find(req, "if-none-match"))
         return 0;
     long long since = parse_http_date(h->value);
-    return since >= 0 && (long long)st->st_mtime <= since;
+    return since >= 0 && since <= (long long)time(NULL) && (long long)st->st_mtime <= since;
 }
 
-static void send_file_head(struct http_res *res, const char *path, const struct stat *st)
+static void set_last_modified(struct http_res *res, const struct stat *st)
 {
-    char date[32], length[32];
+    char date[32];
     http_date_format((long long)st->st_mtime, date);
-    snprintf(length, sizeof length, "%lld", (long long)st->st_size);
-    http_res_set_header(res, "Content-Type", http_static_mime_type(path));
     http_res_set_header(res, "Last-Modified", date);
+}
+
+static void send_file_head(struct http_res *res, const char *real, const struct stat *st)
+{
+    char length[32];
+    snprintf(length, sizeof length, "%lld", (long long)st->st_size);
+    http_res_set_header(res, "Content-Type", http_static_mime_type(real));
+    set_last_modified(res, st);
     http_res_set_header(res, "Content-Length", length);
+}
+
+/* The one-line body of each refusal. */
+static const char *status_message(int status)
+{
+    switch (status) {
+    case PATH_MALFORMED:
+        return "the request target is not a valid path\n";
+    case PATH_ABOVE_ROOT:
+        return "forbidden\n";
+    case 404:
+        return "not found\n";
+    default:
+        return "the server could not open its directory\n";
+    }
 }
 
 void http_static_serve(const char *root, const struct http_request *req, struct http_res *res)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], real[PATH_MAX];
     struct stat st;
     int fd, status;
     int head = slice_eq(req->method, "HEAD");
@@ -282,21 +375,22 @@ void http_static_serve(const char *root, const struct http_request *req, struct 
         send_status(res, 405, "only GET and HEAD are served here\n");
         return;
     }
-    if (http_static_normalize(req->target.ptr, req->target.len, path, sizeof path) < 0) {
-        send_status(res, 403, "that path leads outside the served directory\n");
-        return;
-    }
-    if ((status = open_under_root(root, path, &fd, &st)) != 0) {
-        send_status(res, status, status == 404 ? "not found\n" : "forbidden\n");
+    struct slice target = target_path(req->target);
+    status = normalize(target.ptr, target.len, path, sizeof path);
+    if (status == PATH_OK)
+        status = open_under_root(root, path, real, &fd, &st);
+    if (status != 0) {
+        send_status(res, status, status_message(status));
         return;
     }
     if (not_modified(req, &st)) {
         close(fd);
+        set_last_modified(res, &st);
         http_res_status(res, 304);
         http_res_end(res, NULL, 0);
         return;
     }
-    send_file_head(res, path, &st);
+    send_file_head(res, real, &st);
     if (head || st.st_size == 0) {
         close(fd);
         http_res_end(res, NULL, 0);

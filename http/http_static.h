@@ -3,9 +3,11 @@
  * A request target such as /docs/../../etc/passwd, /%2e%2e/secret, a symbolic link pointing
  * outside the root, or a NUL byte (%00) must never reach a file outside the root directory.
  * The rules, and the statuses a client sees:
- *   GET and HEAD only (405 with an Allow header otherwise); a target that does not decode or
- *   that climbs above the root: 400 or 403; a file that does not exist: 404; a directory:
- *   its index.html, else 403; a file we may not read: 403.
+ *   GET and HEAD only (405 with an Allow header otherwise); a target that does not decode
+ *   (a bad escape, a NUL or other control byte): 400; one that climbs above the root, or a
+ *   symbolic link that leads out of it: 403; a file that does not exist: 404; a directory:
+ *   its index.html, else 403; anything but a regular file, or one we may not read: 403.
+ *   An absolute-form target (http://host/path) is served by its path.
  * Responses carry Content-Type from the file's extension, Content-Length, Last-Modified, and
  * answer If-Modified-Since with 304 Not Modified.
  *
