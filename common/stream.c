@@ -431,10 +431,9 @@ void stream_resume(struct stream *s)
         return;
     s->state &= ~ST_PAUSED;
     update_watch(s);
-    if (buf_len(&s->in) > 0 && !(s->state & ST_CLOSED)) {
-        s->state |= ST_REDELIVER;
-        schedule(s);
-    }
+    /* The input may not be in s->in yet (an on_data in progress keeps what it leaves when it
+     * returns), so schedule the redelivery anyway; on_defer checks for bytes. */
+    stream_redeliver(s);
 }
 
 void stream_redeliver(struct stream *s)
