@@ -156,6 +156,18 @@ static void send_close(struct ws_conn *ws, int code, const char *reason, size_t 
     send_frame(ws, WS_OP_CLOSE, payload, n < 0 ? 0 : (size_t)n);
 }
 
+/* Fix (fuzz_ws_conn): while our close frame awaits its answer, read whatever the application
+ * paused. An application pauses for back-pressure and resumes on on_drain, but after ws_close
+ * on_drain never comes and ws_send returns 0 for every message still delivered (ws-echo pauses
+ * on that 0). The stream stayed paused, the peer's close frame or hang-up went unread, and only
+ * the 5-second close timer ended the connection, with 1006. Nothing more can be sent now, so
+ * the pause has no purpose. */
+static void keep_reading_while_closing(struct ws_conn *ws)
+{
+    if (ws->state == WS_CLOSING && stream_paused(ws->s))
+        stream_resume(ws->s);
+}
+
 void ws_close(struct ws_conn *ws, int code, const char *reason)
 {
     if (ws->state != WS_OPEN)
@@ -163,6 +175,7 @@ void ws_close(struct ws_conn *ws, int code, const char *reason)
     send_close(ws, code, reason, reason ? strlen(reason) : 0);
     ws->state = WS_CLOSING;
     start_close_timer(ws);
+    keep_reading_while_closing(ws);
 }
 
 /* Fails the connection (section 7.1.7): tell the peer why, then close. */
@@ -210,6 +223,7 @@ static void deliver(struct ws_conn *ws, int opcode, const char *data, size_t len
 {
     if (ws->on_message && ws->state != WS_CLOSED)
         ws->on_message(ws, opcode, data, len);
+    keep_reading_while_closing(ws);
 }
 
 /* Checks text as it arrives, so invalid UTF-8 fails the connection at once. */
@@ -326,11 +340,19 @@ static ssize_t parse_legacy(struct ws_conn *ws, const char *data, size_t len)
     struct ws_hixie76_frame f;
     ssize_t n = ws_hixie76_parse(data, len, &f);
     if (n == WS_INCOMPLETE) {
-        if (len > ws->max_message) {
+        /* Fix (fuzz_ws_conn): the text so far is len - 1 bytes, after the 00. Measuring len
+         * refused a text of exactly max_message whose FF had not arrived yet. */
+        if (len - 1 > ws->max_message) {
             fail(ws, WS_CLOSE_TOO_BIG, "message larger than the limit");
             return -1;
         }
         return 0;
+    }
+    /* Fix (fuzz_ws_conn): the limit holds for a frame that arrives whole too. Only frames
+     * still incomplete were measured, so a longer text that came in one read was delivered. */
+    if (n > 0 && !f.is_close && f.text_len > ws->max_message) {
+        fail(ws, WS_CLOSE_TOO_BIG, "message larger than the limit");
+        return -1;
     }
     if (n == WS_ERROR || (!f.is_close && utf8_check(f.text, f.text_len) < 0)) {
         trace_event(ws->s->id, "error", ws->s->peer, "bad draft-76 frame");
