@@ -148,10 +148,21 @@ if [ -x "$BIN/ws-echo" ] && [ -x "$BIN/ws-client" ]; then
     pause
 fi
 
+if [ -x "$BIN/http-push" ] && have curl; then
+    say "5. Server push (document 003): an EventSource stream, read with curl for 3 seconds"
+    start push "$BIN/http-push"
+    show "curl -sN --max-time 3 http://127.0.0.1:$PORT/clock/events"
+    curl -sN --max-time 3 "http://127.0.0.1:$PORT/clock/events"
+    note "Each event: an id (sent back as Last-Event-ID on reconnect), its type, and the data,"
+    note "one 'data:' line per line. Open http://127.0.0.1:$PORT/ for all five techniques."
+    stop push
+    pause
+fi
+
 say "The browser demos (start one, then open the URL it prints):"
 [ -x "$BIN/ws-echo" ] && note "  $BIN/ws-echo          then open http://127.0.0.1:8888/   (echo page)"
 [ -x "$BIN/ws-chat" ] && note "  $BIN/ws-chat          then open http://127.0.0.1:8000/ in two tabs   (chat room)"
 [ -x "$BIN/http-push" ] && note "  $BIN/http-push        then open http://127.0.0.1:7777/   (server push)"
 note "  $BIN/http-server --static docs   then open http://127.0.0.1:8000/"
 note ""
-note "Next: the chapters in docs/ (tcp.md, udp.md, http.md, websocket.md) and make check."
+note "Next: the chapters in docs/ (tcp.md, udp.md, http.md, websocket.md, push.md) and make check."
