@@ -48,8 +48,8 @@
 /* The pages, http/push_*.html, compiled in by the Makefile (tests/tools/embed.sh). */
 extern const char page_push_index[], page_push_polling[], page_push_long_polling[],
     page_push_iframe[], page_push_sse[], page_push_websocket[];
-extern const unsigned long page_push_index_len, page_push_polling_len,
-    page_push_long_polling_len, page_push_iframe_len, page_push_sse_len, page_push_websocket_len;
+extern const unsigned long page_push_index_len, page_push_polling_len, page_push_long_polling_len,
+    page_push_iframe_len, page_push_sse_len, page_push_websocket_len;
 
 #define HISTORY 60             /* SSE events kept for clients that reconnect */
 #define SSE_RETRY_MS 2000      /* the reconnection delay we ask EventSource to use */
@@ -102,11 +102,11 @@ static const char *const technique_names[] = {"long-poll", "iframe", "sse", "web
 /* A browser waiting for the clock: a held request, an endless response, or a WebSocket. */
 struct client {
     enum technique kind;
-    struct http_res *res;     /* LONG_POLL, IFRAME, SSE */
-    struct ws_conn *ws;       /* WEBSOCKET */
-    struct stream *s;         /* its connection, for the trace */
-    unsigned long sent;       /* ticks sent to it */
-    struct loop_timer limit;  /* LONG_POLL: the deadline for the 204 */
+    struct http_res *res;    /* LONG_POLL, IFRAME, SSE */
+    struct ws_conn *ws;      /* WEBSOCKET */
+    struct stream *s;        /* its connection, for the trace */
+    unsigned long sent;      /* ticks sent to it */
+    struct loop_timer limit; /* LONG_POLL: the deadline for the 204 */
     struct client *prev, *next;
 };
 
@@ -116,10 +116,10 @@ static struct http_server srv;
 /* Everything the program keeps: the clock, its recent history, and who waits for it. */
 static struct {
     struct loop *loop;
-    struct loop_timer tick_timer;  /* every --interval */
-    struct loop_timer five_timer;  /* the next multiple of 5 s, while long polls are held */
+    struct loop_timer tick_timer; /* every --interval */
+    struct loop_timer five_timer; /* the next multiple of 5 s, while long polls are held */
     unsigned long ticks;
-    struct tick history[HISTORY];  /* history[id % HISTORY] */
+    struct tick history[HISTORY]; /* history[id % HISTORY] */
     struct client *clients[TECHNIQUES];
     int closing;
 } push;
@@ -141,17 +141,25 @@ static uint64_t until_next(long long now, uint64_t every_ms)
     return every_ms - (uint64_t)(now % (long long)every_ms) + 1;
 }
 
+/* The clock's parts as the pages show them: the local time ("18:07:38") and date
+ * ("2026-11-23"). */
+static void clock_parts(const struct tick *t, char time_text[16], char date_text[16])
+{
+    time_t sec = (time_t)(t->ms / 1000);
+    struct tm tm;
+    localtime_r(&sec, &tm);
+    strftime(time_text, 16, "%H:%M:%S", &tm);
+    strftime(date_text, 16, "%Y-%m-%d", &tm);
+}
+
 /* The clock as every technique sends it: three lines, the local time, the date, and the
  * milliseconds since the epoch, which the page subtracts from its own clock to show the
  * latency: "18:07:38\n2026-11-23\n1795975658000". Returns the length. */
 static size_t clock_text(const struct tick *t, char *out, size_t size)
 {
-    time_t sec = (time_t)(t->ms / 1000);
-    struct tm tm;
-    char when[32];
-    localtime_r(&sec, &tm);
-    strftime(when, sizeof when, "%H:%M:%S\n%Y-%m-%d", &tm);
-    int n = snprintf(out, size, "%s\n%lld", when, t->ms);
+    char time_text[16], date_text[16];
+    clock_parts(t, time_text, date_text);
+    int n = snprintf(out, size, "%s\n%s\n%lld", time_text, date_text, t->ms);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -308,14 +316,10 @@ static void iframe_start(struct http_res *res)
 /* One tick as a script the iframe runs as soon as it arrives: it calls the page's function. */
 static void iframe_chunk(struct buf *out, const struct tick *t)
 {
-    char text[64];
-    clock_text(t, text, sizeof text);
-    char *date = strchr(text, '\n');
-    *date++ = '\0';
-    char *ms = strchr(date, '\n');
-    *ms++ = '\0';
-    buf_printf(out, "<script>parent.showClock(%lu, \"%s\", \"%s\", %s)</script>\n", t->id, text,
-               date, ms);
+    char time_text[16], date_text[16];
+    clock_parts(t, time_text, date_text);
+    buf_printf(out, "<script>parent.showClock(%lu, \"%s\", \"%s\", %lld)</script>\n", t->id,
+               time_text, date_text, t->ms);
 }
 
 static void on_stream(const struct http_request *req, struct http_res *res)
@@ -445,9 +449,13 @@ static void on_upgrade(struct http_server *server, const struct http_request *re
 {
     struct ws_upgrade_policy policy = {0};
     struct ws_upgrade up;
-    if (push.closing || !path_is(req->target, "/clock/ws")) {
-        up = (struct ws_upgrade){.status = push.closing ? 503 : 404,
-                                 .reason = push.closing ? "shutting down" : "the socket is /clock/ws"};
+    if (push.closing) {
+        up = (struct ws_upgrade){.status = 503, .reason = "shutting down"};
+        ws_refuse(s, &up);
+        return;
+    }
+    if (!path_is(req->target, "/clock/ws")) {
+        up = (struct ws_upgrade){.status = 404, .reason = "the WebSocket is at /clock/ws"};
         ws_refuse(s, &up);
         return;
     }
@@ -613,17 +621,18 @@ static void on_request(struct http_server *server, const struct http_request *re
  * A second signal closes everything at once. */
 static void on_signal(struct loop *loop, int signo, void *arg)
 {
+    static const enum technique http_kinds[] = {LONG_POLL, IFRAME, SSE};
     if (!push.closing) {
         push.closing = 1;
         loop_timer_stop(loop, &push.tick_timer);
         loop_timer_stop(loop, &push.five_timer);
         for (struct client *c = push.clients[WEBSOCKET]; c; c = c->next)
             ws_close(c->ws, WS_CLOSE_GOING_AWAY, "server shutting down");
-        for (int kind = LONG_POLL; kind <= SSE; kind++) {
-            while (push.clients[kind]) { /* ending a response frees its client */
-                struct http_res *res = push.clients[kind]->res;
-                http_res_status(res, 204); /* held long polls: nothing new (streams are 200) */
-                http_res_end(res, NULL, 0);
+        for (size_t i = 0; i < sizeof http_kinds / sizeof http_kinds[0]; i++) {
+            struct client *c;
+            while ((c = push.clients[http_kinds[i]])) { /* ending a response frees c */
+                http_res_status(c->res, 204); /* held long polls: nothing new (streams: 200) */
+                http_res_end(c->res, NULL, 0);
             }
         }
     }
