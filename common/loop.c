@@ -181,6 +181,15 @@ void loop_unwatch(struct loop *loop, int fd)
     w->arg = NULL;
 }
 
+void loop_unwatch_closing(struct loop *loop, int fd)
+{
+    if (fd < 0 || (size_t)fd >= loop->nwatchers || !loop->watchers[fd].active)
+        return;
+    loop->watchers[fd].closing = 1;
+    loop_unwatch(loop, fd);
+    loop->watchers[fd].closing = 0;
+}
+
 int loop_watching(const struct loop *loop, int fd)
 {
     if (fd < 0 || (size_t)fd >= loop->nwatchers || !loop->watchers[fd].active)

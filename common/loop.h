@@ -72,6 +72,11 @@ int loop_watch(struct loop *loop, int fd, int events, loop_io_fn *fn, void *arg)
 /* Stops watching fd. Call it before close(fd). Safe on a descriptor that is not watched. */
 void loop_unwatch(struct loop *loop, int fd);
 
+/* loop_unwatch for a descriptor that the caller closes right after, and that has not been
+ * duplicated (dup, fork): epoll forgets a socket by itself when its last descriptor is
+ * closed, so the backend is not told, which saves a system call per connection closed. */
+void loop_unwatch_closing(struct loop *loop, int fd);
+
 /* The mask fd is currently watched for (0 when not watched). */
 int loop_watching(const struct loop *loop, int fd);
 

@@ -50,8 +50,10 @@ static int epoll_update(struct loop *loop, int fd, struct loop_watcher *w)
     struct epoll_state *st = loop->backend_state;
     if (w->mask == 0) {
         /* Deregister rather than keep an empty mask: a hung-up socket would otherwise still
-         * report EPOLLHUP on every wait. */
-        if (w->in_kernel && epoll_ctl(st->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != EBADF)
+         * report EPOLLHUP on every wait. A descriptor about to be closed needs no telling: the
+         * close takes it out of the epoll set. */
+        if (w->in_kernel && !w->closing && epoll_ctl(st->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 &&
+            errno != EBADF)
             return -1;
         w->in_kernel = 0;
         return 0;

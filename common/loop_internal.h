@@ -23,6 +23,7 @@ struct loop_watcher {
     uint32_t gen;    /* changes every time the descriptor starts being watched */
     size_t slot;     /* backend's private index (poll: position in the pollfd array) */
     int in_kernel;   /* backend's private flag (epoll: registered with epoll_ctl) */
+    int closing;     /* loop_unwatch_closing: the descriptor is about to be closed */
 };
 
 struct loop_fired {

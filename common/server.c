@@ -38,13 +38,13 @@ static void update_accepting(struct server *srv)
     loop_watch(srv->loop, srv->fd, full ? 0 : LOOP_READ, on_acceptable, srv);
 }
 
-static void accept_one(struct server *srv, int fd)
+static void accept_one(struct server *srv, int fd, const struct sockaddr *peer)
 {
     if (srv->keepalive)
         net_set_keepalive(fd, 1);
     if (srv->nodelay)
         net_set_nodelay(fd, 1);
-    struct stream *s = stream_new(srv->loop, fd);
+    struct stream *s = stream_new_accepted(srv->loop, fd, peer);
     link_stream(srv, s);
     srv->accepted++;
     trace_event(s->id, "connection", s->peer, NULL);
@@ -68,7 +68,7 @@ static void on_acceptable(struct loop *loop, int fd, int events, void *arg)
                 trace_event(0, "error", srv->addr, "accept: %s", strerror(errno));
             break;
         }
-        accept_one(srv, cfd);
+        accept_one(srv, cfd, (struct sockaddr *)&peer);
     }
     update_accepting(srv);
 }

@@ -32,6 +32,7 @@ enum {
     ST_NEED_DRAIN = 1u << 7,   /* a write returned 0: call on_drain when the queue empties */
     ST_REDELIVER = 1u << 8,    /* buffered input to hand to on_data again */
     ST_DRAIN_DUE = 1u << 9,    /* the queue emptied: on_drain waits for the loop */
+    ST_DESTROY_SOON = 1u << 10, /* stream_destroy_soon: close, not FIN, once the queue is written */
 };
 
 /* All streams read into this one buffer first: only bytes a parser leaves unconsumed are
@@ -112,6 +113,16 @@ struct stream *stream_new(struct loop *loop, int fd)
     return s;
 }
 
+struct stream *stream_new_accepted(struct loop *loop, int fd, const struct sockaddr *peer)
+{
+    struct stream *s = stream_alloc(loop);
+    s->fd = fd;
+    net_addr_format(peer, s->peer);
+    s->last_active = loop_now(loop);
+    update_watch(s);
+    return s;
+}
+
 /* Closes the descriptor now and leaves on_error / on_close to the loop. */
 static void close_now(struct stream *s, int err)
 {
@@ -121,7 +132,7 @@ static void close_now(struct stream *s, int err)
     if (err && !s->error)
         s->error = err;
     if (s->fd >= 0) {
-        loop_unwatch(s->loop, s->fd);
+        loop_unwatch_closing(s->loop, s->fd);
         close(s->fd);
         s->fd = -1;
     }
@@ -319,6 +330,10 @@ static void flush(struct stream *s)
     }
     if (s->state & ST_CLOSED)
         return;
+    if ((s->state & ST_DESTROY_SOON) && buf_len(&s->out) == 0) {
+        close_now(s, 0); /* close(2) sends FIN after the bytes the kernel still holds */
+        return;
+    }
     update_watch(s);
     if (buf_len(&s->out) > 0)
         return;
@@ -413,6 +428,15 @@ void stream_end(struct stream *s)
     if (s->state & (ST_CLOSED | ST_ENDING))
         return;
     s->state |= ST_ENDING;
+    if (can_flush(s))
+        flush(s);
+}
+
+void stream_destroy_soon(struct stream *s)
+{
+    if (s->state & ST_CLOSED)
+        return;
+    s->state |= ST_ENDING | ST_DESTROY_SOON;
     if (can_flush(s))
         flush(s);
 }

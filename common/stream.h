@@ -83,6 +83,10 @@ struct stream {
  * Set the callbacks before returning to the loop. */
 struct stream *stream_new(struct loop *loop, int fd);
 
+/* stream_new for a socket that accept(2) has just returned, with the peer address it
+ * gave: saves the getpeername call stream_new makes to learn it. */
+struct stream *stream_new_accepted(struct loop *loop, int fd, const struct sockaddr *peer);
+
 /* Resolves host (blocking getaddrinfo) and starts connecting to each address in turn. Returns
  * NULL with a one-line err when the name does not resolve; otherwise on_connect or on_error
  * (ECONNREFUSED, ETIMEDOUT, ...) then on_close follow from the loop. */
@@ -103,6 +107,13 @@ void stream_end(struct stream *s);
 
 /* Closes now, dropping anything queued. on_close follows from the loop. */
 void stream_destroy(struct stream *s);
+
+/* Closes once the queue has been written (Node's destroySoon), without stream_end's wait for
+ * the peer's FIN: the kernel sends the queued bytes, then FIN. For a protocol that knows the
+ * peer will send nothing more (an HTTP client that asked for Connection: close); input that
+ * arrives anyway makes the kernel answer with a reset, which can destroy data the peer has not
+ * read yet, so use stream_end whenever more input may come. on_close follows from the loop. */
+void stream_destroy_soon(struct stream *s);
 
 /* Stops / restarts reading (back-pressure). Input already buffered is delivered again after
  * stream_resume. */
