@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh - the benchmarks behind `make bench` (never part of `make check`).
 #
-# Each section is a script beside this one (tcp.sh, udp.sh; http.sh and websocket.sh when they
-# come) that measures a wirelab server against its Node equivalent, started in the same run:
+# Each section is a script beside this one (tcp.sh, udp.sh, http.sh, websocket.sh)
+# that measures a wirelab server against its Node equivalent, started in the same run:
 # servers pinned to one core, the C load generators (tests/tools/*-load.c) to another, the
 # servers' CPU time read from /proc/PID/stat. A section leaves a Markdown fragment (machine,
 # commands, a table per benchmark, whether each target was met); this script prints it and
@@ -21,7 +21,7 @@
 # The exit status is 0 when every section ran, whether or not its targets were met: a missed
 # target is a finding, printed in the table, not a failure of the benchmark.
 
-SECTIONS="tcp udp websocket"
+SECTIONS="tcp udp http websocket"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
