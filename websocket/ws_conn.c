@@ -346,6 +346,11 @@ static ssize_t parse_legacy(struct ws_conn *ws, const char *data, size_t len)
             fail(ws, WS_CLOSE_TOO_BIG, "message larger than the limit");
             return -1;
         }
+        /* Fix (ws-echo): let the stream hold a whole message. Its input limit stays at the
+         * 64 KiB ws_conn_attach set (parse_frame raises it only for RFC 6455 frames), so a
+         * longer draft-76 text failed the stream with EMSGSIZE instead of being read. */
+        if (ws->s->max_input < ws->max_message + 2)
+            ws->s->max_input = ws->max_message + 2;
         return 0;
     }
     /* Fix (fuzz_ws_conn): the limit holds for a frame that arrives whole too. Only frames
@@ -377,7 +382,11 @@ static size_t ws_on_data(struct stream *s, const char *data, size_t len)
 {
     struct ws_conn *ws = s->user;
     size_t used = 0;
-    while (used < len && ws->state != WS_CLOSED) {
+    /* Fix (ws-echo): stop at a pause. An application that pauses the stream from on_message
+     * (back-pressure: ws_send returned 0) asks for no more messages until it resumes; the
+     * frames left here stay in the stream's buffer, which stream_resume hands back. Without
+     * this check every frame of the current read was still delivered and echoed. */
+    while (used < len && ws->state != WS_CLOSED && !stream_paused(s)) {
         char *at = (char *)data + used;
         ssize_t n = ws->legacy ? parse_legacy(ws, at, len - used) : parse_frame(ws, at, len - used);
         if (n < 0)

@@ -53,6 +53,31 @@ static int origin_allowed(const struct ws_upgrade_policy *p, struct slice origin
     return 0;
 }
 
+/* Whether the comma-separated list value holds token exactly, case included.
+ * Fix (ws-echo): choose_protocol used http_token_list_has, which ignores case, and then answered
+ * with our spelling: a client that offered "Chat" got "chat" back, which it must reject (RFC 6455
+ * section 4.1: a sub-protocol "not present in the client's handshake" fails the connection;
+ * section 4.2.2: the value "MUST be derived from the client's handshake"). Node's ws and the
+ * browsers compare the names exactly, and so does this. */
+static int list_has_exact(struct slice value, const char *token)
+{
+    size_t tlen = strlen(token);
+    const char *p = value.ptr, *end = value.ptr + value.len;
+    for (;;) {
+        const char *comma = p < end ? memchr(p, ',', (size_t)(end - p)) : NULL;
+        const char *a = p, *b = comma ? comma : end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if ((size_t)(b - a) == tlen && memcmp(a, token, tlen) == 0)
+            return 1;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
 /* The first of our protocols (in our order) that the client offered, in any of its
  * Sec-WebSocket-Protocol fields. Sets *offered when the client offered any at all. */
 static const char *choose_protocol(const struct http_request *req,
@@ -66,7 +91,7 @@ static const char *choose_protocol(const struct http_request *req,
         for (size_t i = 0; i < req->num_headers; i++) {
             const struct http_header *h = &req->headers[i];
             if (slice_eq_nocase(h->name, "sec-websocket-protocol") &&
-                http_token_list_has(h->value, p->protocols[k]))
+                list_has_exact(h->value, p->protocols[k]))
                 return p->protocols[k];
         }
     return NULL;
