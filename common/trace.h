@@ -22,7 +22,7 @@
 struct trace_config {
     const char *prog; /* program name for error lines */
     int verbose;      /* -v: event lines */
-    int hex;          /* -x: hexdumps of data (implies nothing about -v) */
+    int hex;          /* -x: hexdumps of data (and, since they sit under event lines, -v) */
     int quiet;        /* -q: programs print less on stdout */
 };
 
