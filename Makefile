@@ -3,6 +3,8 @@
 #   make                 build every program into bin/
 #   make check           build, then run unit and integration tests ("N passed, N failed")
 #   make check SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make TLS=0 check     without OpenSSL, even where it is installed (TLS=1 insists on it;
+#                        the default, TLS=auto, uses it when `pkg-config openssl` finds it)
 #   make demo            a narrated tour of the programs
 #   make bench           benchmarks against Node (never part of check)
 #   make fuzz            build the libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=30
@@ -16,7 +18,7 @@
 CC       ?= cc
 SANITIZE ?= 0
 WERROR   ?= 0
-TLS      ?= 0
+TLS      ?= auto
 
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon -Ihttp -Iwebsocket -Itcp -Iudp
 CFLAGS   ?= -O2 -g
@@ -28,11 +30,32 @@ ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
 
+# TLS: OpenSSL is used by common/tls.c alone. Without it that file compiles to stubs that say
+# "this build has no TLS", and everything else is the same.
+ifeq ($(TLS),auto)
+TLS_ON := $(shell pkg-config --exists openssl 2>/dev/null && echo 1 || echo 0)
+else ifeq ($(TLS),1)
+TLS_ON := 1
+else ifeq ($(TLS),0)
+TLS_ON := 0
+else
+$(error TLS must be auto, 1 or 0, not '$(TLS)')
+endif
+ifeq ($(TLS_ON),1)
+CPPFLAGS += -DWIRELAB_TLS=1 $(shell pkg-config --cflags openssl 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+endif
+
 VARIANT := default
 ifeq ($(SANITIZE),1)
 VARIANT := san
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# A build forced without TLS has objects and programs of its own (build/notls/bin), so that
+# `make TLS=0 check` never links objects compiled with TLS, nor the other way round.
+ifeq ($(TLS),0)
+VARIANT := $(if $(filter san,$(VARIANT)),san-notls,notls)
 endif
 
 OUT := build/$(VARIANT)
@@ -101,7 +124,7 @@ unit: $(UNIT_BINS)
 # its own process with a time limit, and prints the closing "N passed, N failed" line.
 check: all unit
 	@WIRELAB_BIN=$(CURDIR)/$(BINDIR) WIRELAB_UNIT=$(CURDIR)/$(OUT)/tests \
-	 WIRELAB_TOOLS=$(CURDIR)/$(OUT)/tools WIRELAB_VARIANT=$(VARIANT) \
+	 WIRELAB_TOOLS=$(CURDIR)/$(OUT)/tools WIRELAB_VARIANT=$(VARIANT) WIRELAB_TLS=$(TLS_ON) \
 	 sh tests/run.sh
 
 demo: all
