@@ -146,6 +146,25 @@ $(FUZZ_OUT)/%: tests/fuzz/%.c $(LIB_SRC)
 fuzz-run: fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS)
 
+# make install PREFIX=/usr/local DESTDIR=: each program as $(PREFIX)/bin/wirelab-<program> and
+# its manual page as $(PREFIX)/share/man/man1/wirelab-<program>.1, so that short names such as
+# http-server cannot clash with other tools. The browser pages are compiled into the programs,
+# so nothing else needs installing. DESTDIR stages the tree elsewhere (for a package).
+PREFIX  ?= /usr/local
+INSTALL ?= install
+MAN_SRC := $(wildcard docs/man/*.1)
+.PHONY: uninstall
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	for p in $(notdir $(PROGS)); do \
+	    $(INSTALL) -m 755 $(BINDIR)/$$p $(DESTDIR)$(PREFIX)/bin/wirelab-$$p || exit 1; done
+	for m in $(notdir $(MAN_SRC)); do \
+	    $(INSTALL) -m 644 docs/man/$$m $(DESTDIR)$(PREFIX)/share/man/man1/wirelab-$$m || exit 1; done
+
+uninstall:
+	rm -f $(foreach p,$(notdir $(PROGS)),$(DESTDIR)$(PREFIX)/bin/wirelab-$(p)) \
+	      $(foreach m,$(notdir $(MAN_SRC)),$(DESTDIR)$(PREFIX)/share/man/man1/wirelab-$(m))
+
 format:
 	clang-format -i $(ALL_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC)
 
