@@ -123,5 +123,8 @@ test('EventSource reconnects when the server drops it and goes on from the right
         assert.equal(resumed[i].after, resumed[i - 1].after + resumed[i - 1].replayed + 4,
                      `resume ${i + 1} follows resume ${i}: ${JSON.stringify(resumed)}`);
     assert.ok(resumed.every((r) => r.replayed >= 1), 'the ticks during the 2 s wait were replayed');
+    // Closed first: a browser keeps an idle keep-alive connection open after the server's FIN,
+    // and the server would wait its 2 s of grace for it.
+    await page.close();
     assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null });
 }, { timeout: 60000 });
