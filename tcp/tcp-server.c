@@ -75,8 +75,17 @@ static struct server srv;
  * until its queue drains, so a slow reader cannot make us buffer without limit. */
 static void echo_bytes(struct stream *s, const char *data, size_t len)
 {
+    /* LAB 1 BEGIN
+     * Echo the bytes back with stream_write. It never blocks and never loses bytes: what the
+     * kernel does not take waits in the stream's queue. It returns 0 once that queue is over
+     * its limit (the client is not reading): then stop reading from this client with
+     * stream_pause(s), so that a slow reader cannot make the server buffer without limit.
+     * on_drain resumes. (docs/tcp.md, back-pressure)
+     * STUB: stream_write(s, data, len);
+     */
     if (!stream_write(s, data, len))
         stream_pause(s);
+    /* LAB 1 END */
 }
 
 /* The answer to one unit of input: a chunk, or (with --lines) one complete line. */
@@ -92,6 +101,17 @@ static void answer(struct stream *s, const char *data, size_t len)
  * where the next read will complete it. */
 static size_t answer_lines(struct stream *s, const char *data, size_t len)
 {
+    /* LAB 1 BEGIN
+     * data holds len bytes: whatever the reads brought, plus what you left unused last time.
+     * Answer every complete line (up to and including its '\n') with answer(s, line, line_len),
+     * in order, and return how many bytes you used: the stream keeps the rest (an unfinished
+     * line) and hands it back, with the next bytes, on the next call. A line may come in many
+     * pieces and many lines in one piece. If answering paused the stream (stream_paused),
+     * stop and return what you used so far: the rest is handed back after on_drain.
+     * (docs/tcp.md, framing)
+     * STUB: answer(s, data, len);
+     * STUB: return len;
+     */
     size_t used = 0;
     const char *nl;
     while (used < len && (nl = memchr(data + used, '\n', len - used)) != NULL) {
@@ -102,6 +122,7 @@ static size_t answer_lines(struct stream *s, const char *data, size_t len)
             break;
     }
     return used;
+    /* LAB 1 END */
 }
 
 static size_t on_data(struct stream *s, const char *data, size_t len)
@@ -114,7 +135,11 @@ static size_t on_data(struct stream *s, const char *data, size_t len)
 
 static void on_drain(struct stream *s)
 {
+    /* LAB 1 BEGIN
+     * The queue has drained: the client reads again. Resume reading from it (stream_resume).
+     */
     stream_resume(s);
+    /* LAB 1 END */
 }
 
 /* The client half-closed. The tutorial writes its goodbye; after this the stream ends our
