@@ -165,6 +165,17 @@ uninstall:
 	rm -f $(foreach p,$(notdir $(PROGS)),$(DESTDIR)$(PREFIX)/bin/wirelab-$(p)) \
 	      $(foreach m,$(notdir $(MAN_SRC)),$(DESTDIR)$(PREFIX)/share/man/man1/wirelab-$(m))
 
+# Labs (docs/labs/labN.md): make lab LAB=N DIR=path writes a starter tree, in which the parts
+# the reference programs mark with LAB N comments are TODOs; make grade LAB=N DIR=path builds
+# that tree, grades it, writes path/results.json and ends with "N passed, N failed".
+lab:
+	@test -n "$(LAB)" && test -n "$(DIR)" || { echo "usage: make lab LAB=N DIR=path" >&2; exit 2; }
+	@sh tests/labs/make-lab.sh "$(LAB)" "$(DIR)"
+
+grade:
+	@test -n "$(LAB)" && test -n "$(DIR)" || { echo "usage: make grade LAB=N DIR=path" >&2; exit 2; }
+	@sh tests/labs/grade.sh "$(LAB)" "$(DIR)"
+
 format:
 	clang-format -i $(ALL_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC)
 
