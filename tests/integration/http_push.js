@@ -263,6 +263,17 @@ test('SSE --sse-drop-after 3: the stream ends cleanly after three live events', 
     await server.waitForStdout(/^sse #\d+ \S+ closed after 3 ticks$/);
 });
 
+test('--loop poll: the same stream, resumed the same way', async () => {
+    const server = await push([...FAST, '--loop', 'poll']);
+    const first = streamReader(server.url('/clock/events'));
+    const got = (await first.events(3)).events;
+    await first.proc.stop();
+    const last = got[got.length - 1].id;
+    const second = streamReader(server.url('/clock/events'), ['-H', `Last-Event-ID: ${last}`]);
+    const resumed = (await second.events(5)).events;
+    assertConsecutive([...got, ...resumed].map((e) => e.id), 'on the poll backend');
+});
+
 // ---------------------------------------------------------------------------------------------
 // iframe streaming
 
