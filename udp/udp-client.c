@@ -233,6 +233,15 @@ static long on_wait_over(struct loop *loop, void *arg)
 
 /* ---- replies ---- */
 
+/* LAB 2 BEGIN
+ * Write two helpers for on_message:
+ *   static long parse_seq(const char *data, size_t len): the number N at the start of a reply,
+ *     "seq=N " (the echo of what send_step sent), or 0 when the reply does not start that way.
+ *     The bytes are not a C string (no NUL): use len, never strlen. Bound the digits so that a
+ *     hostile reply cannot overflow the number.
+ *   static void count_reply(double rtt): counts a first reply to a request into replies,
+ *     rtt_min, rtt_max and rtt_sum, for the summary. (docs/udp.md, loss and delay)
+ */
 /* The number at the start of a reply ("seq=12 ..."), or 0 when there is none. Seven digits
  * at most: --count goes up to 1000000, and a longer number cannot overflow a long. */
 static long parse_seq(const char *data, size_t len)
@@ -257,11 +266,24 @@ static void count_reply(double rtt)
     rtt_sum += rtt;
     replies++;
 }
+/* LAB 2 END */
 
 /* Matches a reply to its request: by its number with --count; without, there is only one. */
 static void on_message(struct udp_socket *u, const char *data, size_t len,
                        const struct udp_rinfo *rinfo)
 {
+    /* LAB 2 BEGIN
+     * A datagram arrived: match it to the request it answers and time the round trip.
+     *  - Its number: parse_seq with --count (cfg.numbered); without, only request 1 exists.
+     *  - A number outside 1..sent answers nothing we sent: unless cfg.quiet, print
+     *    "reply from <rinfo->text>: bytes=<len>, not an answer to anything we sent" and stop.
+     *  - The round trip is now_ms() minus requests[seq - 1].sent_at. A request already
+     *    answered makes this reply a duplicate (count it in duplicates, not in replies);
+     *    otherwise count_reply(rtt).
+     *  - Unless cfg.quiet, print "reply from <addr>: seq=<N> bytes=<len> time=<rtt, %.3f> ms",
+     *    with " (DUP!)" after a duplicate, as ping does.
+     *  - Mark the request answered; once all_answered(), finish().
+     */
     double now = now_ms();
     long seq = cfg.numbered ? parse_seq(data, len) : 1;
     if (seq < 1 || seq > sent) {
@@ -282,11 +304,22 @@ static void on_message(struct udp_socket *u, const char *data, size_t len,
     r->answered = 1;
     if (all_answered())
         finish();
+    /* LAB 2 END */
 }
 
 /* ping's closing lines. */
 static void print_summary(void)
 {
+    /* LAB 2 BEGIN
+     * ping's closing lines, from sent, replies, duplicates and the round trips:
+     *   --- <sock.peer.text> udp ping statistics ---
+     *   <sent> datagrams sent, <replies> replies received, <loss>% loss
+     *   rtt min/avg/max = <min>/<avg>/<max> ms            (only when a reply came)
+     * "datagram" and "reply" are singular for 1 ("1 datagram sent, 1 reply received"); add
+     * ", +<N> duplicates" before the loss when there were some. The loss is the share of
+     * datagrams never answered, printed with %g (40% loss, 33.3333% loss); the times with %.3f.
+     * STUB: (void)duplicates, (void)rtt_min, (void)rtt_max, (void)rtt_sum;
+     */
     double loss = sent > 0 ? (double)(sent - replies) * 100.0 / (double)sent : 0.0;
     printf("--- %s udp ping statistics ---\n", sock.peer.text);
     printf("%ld datagram%s sent, %ld repl%s received", sent, sent == 1 ? "" : "s", replies,
@@ -297,6 +330,7 @@ static void print_summary(void)
     if (replies > 0)
         printf("rtt min/avg/max = %.3f/%.3f/%.3f ms\n", rtt_min, rtt_sum / (double)replies,
                rtt_max);
+    /* LAB 2 END */
 }
 
 /* ---- the command line and the message ---- */
