@@ -52,7 +52,9 @@ const hint = {
             lines.push(`expected: ${parts.expected instanceof RegExp ? `a match for ${parts.expected}` : shown(parts.expected)}`);
         if ('got' in parts)
             lines.push(`got:      ${shown(parts.got)}`);
-        return new Hint(lines.join('\n'));
+        const err = new Hint(lines.join('\n'));
+        err.stack = err.message;   // the hint is the whole story: no stack line under it
+        return err;
     },
     /** Throws the hint unless ok. */
     check(ok, parts) {
