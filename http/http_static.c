@@ -44,6 +44,13 @@ int http_static_check_root(const char *root)
 
 /* ---- the target's path ---- */
 
+/* LAB 3 BEGIN
+ * Decoding a request path: write percent_decode(target, len, out, out_size). It copies the
+ * path part of the target (up to '?' or '#') into out, turning each %XX escape into its byte
+ * (hex digits in either case), adds a NUL, and returns the length. It returns -1 for a broken
+ * escape ("%4", "%zz"), a NUL or other control byte (decoded or not: "%00", "%0a"), or when
+ * out is too small. (docs/http.md, the request target)
+ */
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -78,10 +85,29 @@ static long percent_decode(const char *target, size_t len, char *out, size_t out
     out[n] = '\0';
     return (long)n;
 }
+/* LAB 3 END */
 
 /* What a request path can be refused for, as the status the client gets. */
 enum { PATH_OK = 0, PATH_MALFORMED = 400, PATH_ABOVE_ROOT = 403 };
 
+/* LAB 3 BEGIN
+ * Write normalize(target, target_len, out, out_size): the first wall between a request and the
+ * files outside the root. The target must start with '/' (else PATH_MALFORMED). Decode it with
+ * percent_decode (-1: PATH_MALFORMED), then split the decoded path at '/' and rebuild it in out
+ * segment by segment: skip empty segments and ".", let ".." remove the last segment kept, and
+ * answer PATH_ABOVE_ROOT when ".." would climb above "/". Split after decoding, so that "%2f"
+ * separates segments too and "..%2f" is a "..". An empty result is "/". Return PATH_OK, with
+ * out holding the clean path ("/a/b.txt"), or PATH_MALFORMED when out is too small.
+ * The stub copies the target as it came: no decoding, and "/../" goes through to the files.
+ * STUB: static int normalize(const char *target, size_t target_len, char *out, size_t out_size)
+ * STUB: {
+ * STUB:     if (target_len == 0 || target[0] != '/' || target_len >= out_size)
+ * STUB:         return PATH_MALFORMED;
+ * STUB:     memcpy(out, target, target_len);
+ * STUB:     out[target_len] = '\0';
+ * STUB:     return PATH_OK;
+ * STUB: }
+ */
 /* Appends one path segment to out (which holds "/a/b" of length *n), resolving "." and "..".
  * Returns PATH_ABOVE_ROOT when ".." would climb above the root, PATH_MALFORMED when out is full.
  * The segments were split after decoding, so an escaped slash (%2f) separates them too: "..%2f"
@@ -130,6 +156,7 @@ static int normalize(const char *target, size_t target_len, char *out, size_t ou
     out[n] = '\0';
     return PATH_OK;
 }
+/* LAB 3 END */
 
 int http_static_normalize(const char *target, size_t target_len, char *out, size_t out_size)
 {
@@ -160,6 +187,15 @@ static struct slice target_path(struct slice target)
 
 const char *http_static_mime_type(const char *path)
 {
+    /* LAB 3 BEGIN
+     * The Content-Type for a file name, from its extension (after the last '.' of the last
+     * path segment, compared without case): at least html and htm (text/html; charset=utf-8),
+     * css (text/css; charset=utf-8), js (text/javascript; charset=utf-8), json
+     * (application/json), txt (text/plain; charset=utf-8), png (image/png), jpg and jpeg
+     * (image/jpeg), svg (image/svg+xml); anything else, or no extension, is
+     * application/octet-stream. A table and a loop read better than a chain of ifs.
+     * STUB: return "application/octet-stream";
+     */
     static const char *const table[][2] = {
         {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
         {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
@@ -180,8 +216,14 @@ const char *http_static_mime_type(const char *path)
             if (strcasecmp(dot + 1, table[i][0]) == 0)
                 return table[i][1];
     return "application/octet-stream";
+    /* LAB 3 END */
 }
 
+/* LAB 3 BEGIN
+ * Write parse_http_date(struct slice v): the seconds since 1970 of an IMF-fixdate such as
+ * "Sun, 06 Nov 1994 08:49:37 GMT" (the format http_date_format writes), or -1 for anything
+ * else, including impossible dates ("32 Jan"). sscanf and timegm help. not_modified uses it.
+ */
 /* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"). Returns -1 if it is not one,
  * including the two obsolete forms RFC 9110 §5.6.7 still asks recipients to read: a client's
  * If-Modified-Since in one of those is ignored, which costs a full response and nothing else. */
@@ -209,6 +251,7 @@ static long long parse_http_date(struct slice v)
     tm.tm_hour = h, tm.tm_min = m, tm.tm_sec = s;
     return (long long)timegm(&tm);
 }
+/* LAB 3 END */
 
 /* ---- sending a file ---- */
 
@@ -237,6 +280,17 @@ static void on_close(struct http_res *res)
 /* Writes chunks until the file ends or the connection pushes back. */
 static void send_more(struct http_res *res)
 {
+    /* LAB 3 BEGIN
+     * Send the file's body, never all of it at once: read up to CHUNK bytes from fs->fd (at
+     * most fs->left), and write them with http_res_write; the last piece goes with
+     * http_res_end(res, chunk, n), which finishes the response. When http_res_write returns 0
+     * the connection pushes back: return, and on_drain calls send_more again to go on. A read
+     * that fails or returns 0 before the end (the file shrank) cannot be finished: the
+     * Content-Length is already promised, so destroy the connection
+     * (stream_destroy(http_res_stream(res))). (docs/http.md, bodies and back-pressure)
+     * The stub gives up at once.
+     * STUB: stream_destroy(http_res_stream(res));
+     */
     struct file_send *fs = http_res_user(res);
     char chunk[CHUNK];
     while (fs && fs->left > 0) {
@@ -253,6 +307,7 @@ static void send_more(struct http_res *res)
         if (!http_res_write(res, chunk, (size_t)n))
             return; /* on_drain continues */
     }
+    /* LAB 3 END */
 }
 
 static void send_status(struct http_res *res, int status, const char *text)
@@ -326,11 +381,19 @@ static int open_under_root(const char *root, const char *path, char real[PATH_MA
  * a date in the future is no evidence of anything. */
 static int not_modified(const struct http_request *req, const struct stat *st)
 {
+    /* LAB 3 BEGIN
+     * A conditional GET: return 1 when the request's If-Modified-Since (http_header_find with
+     * the lower-case name) holds a date (parse_http_date) that is not in the future and not
+     * older than the file's st->st_mtime; the caller then answers 304 Not Modified without a
+     * body. Ignore the field (return 0) when If-None-Match is present too (RFC 9110 13.1.3).
+     * STUB: return 0;
+     */
     const struct http_header *h = http_header_find(req, "if-modified-since");
     if (!h || http_header_find(req, "if-none-match"))
         return 0;
     long long since = parse_http_date(h->value);
     return since >= 0 && since <= (long long)time(NULL) && (long long)st->st_mtime <= since;
+    /* LAB 3 END */
 }
 
 static void set_last_modified(struct http_res *res, const struct stat *st)
