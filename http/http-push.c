@@ -5,7 +5,7 @@
  * This program serves them all from one port, each technique with its own page and endpoint:
  *
  *   page            endpoint        how the time reaches the page
- *   /polling        /clock          the page asks every second; most answers bring nothing new
+ *   /polling        /clock          the page asks every second, whether anything changed or not
  *   /long-polling   /clock/long     the server holds each request until the second is a
  *                                   multiple of 5, answers, and the page asks again at once
  *   /iframe         /clock/stream   a hidden iframe loads a document that never ends: one
@@ -22,9 +22,10 @@
  *   curl -N http://127.0.0.1:7777/clock/events                     the event stream as sent
  *   curl -N -H 'Last-Event-ID: 5' http://127.0.0.1:7777/clock/events   resume after event 5
  *
- * One timer drives everything: every tick (--interval, 1 s) formats the time once and writes it
- * to every open stream. The document starts one setInterval per client and must remember to
- * clear it when the client goes away; here a client is an entry in a list, and the response's
+ * One timer drives every stream: each tick (--interval, 1 s) formats the time once and writes
+ * it to every open stream. (Long polling has its own: one for the next multiple of 5 s, and one
+ * per held request for its limit.) The document starts one setInterval per client and must remember
+ * to clear it when the client goes away; here a client is an entry in a list, and the response's
  * close callback takes it out and frees it, whether the response ended or the browser left.
  * A browser that leaves without a word is noticed at the next write (the tick), when the
  * kernel reports the connection reset.
@@ -390,11 +391,12 @@ static void on_events(const struct http_request *req, struct http_res *res)
     buf_printf(&out, ": http-push clock, an event every %llu ms\n\n",
                (unsigned long long)cfg.interval_ms);
     sse_retry(&out, SSE_RETRY_MS);
-    if (last_event_id(req, &last))
-        client_say(c, "open, resuming after id %lu: %lu events replayed", last,
-                   sse_replay(&out, last));
-    else
+    if (last_event_id(req, &last)) {
+        unsigned long replayed = sse_replay(&out, last);
+        client_say(c, "open, resuming after id %lu: %lu events replayed", last, replayed);
+    } else {
         client_say(c, "open");
+    }
     http_res_write(res, buf_data(&out), buf_len(&out));
     buf_free(&out);
 }
