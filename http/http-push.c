@@ -23,12 +23,12 @@
  *   curl -N -H 'Last-Event-ID: 5' http://127.0.0.1:7777/clock/events   resume after event 5
  *
  * One timer drives every stream: each tick (--interval, 1 s) formats the time once and writes
- * it to every open stream. (Long polling has its own: one for the next multiple of 5 s, and one
- * per held request for its limit.) The document starts one setInterval per client and must remember
- * to clear it when the client goes away; here a client is an entry in a list, and the response's
- * close callback takes it out and frees it, whether the response ended or the browser left.
- * A browser that leaves without a word is noticed at the next write (the tick), when the
- * kernel reports the connection reset.
+ * it to every open stream. (Long polling has its own: one for the next multiple of 5 s, and
+ * one per held request for its limit.) The document starts one setInterval per client and
+ * must remember to clear it when the client goes away; here a client is an entry in a list,
+ * and the response's close callback takes it out and frees it, whether the response ended or
+ * the browser left. A browser that leaves without a word is noticed at the next write (the
+ * tick), when the kernel reports the connection reset.
  */
 #include <errno.h>
 #include <stdarg.h>
