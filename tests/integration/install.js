@@ -56,7 +56,7 @@ function isExecutableFile(file) {
 }
 
 test('make install PREFIX=/ DESTDIR=tmp installs wirelab-<program> and wirelab-<program>.1',
-     { timeout: 200 }, async () => {
+     { timeout: 200000 }, async () => {
     const r = await make('install', ['PREFIX=/', `DESTDIR=${stage}`]);
     assert.equal(r.code, 0, `make install failed:\n${r.stdout}\n${r.stderr}`);
     assert.ok(programs.length >= 11, `programs in bin/: ${programs}`);
@@ -111,7 +111,7 @@ test('an installed manual page is found by man under its prefixed name', async (
     assert.match(r.stdout, /--max-connections/);
 });
 
-test('make uninstall PREFIX=/ DESTDIR=tmp removes them', { timeout: 200 }, async () => {
+test('make uninstall PREFIX=/ DESTDIR=tmp removes them', { timeout: 200000 }, async () => {
     const r = await make('uninstall', ['PREFIX=/', `DESTDIR=${stage}`]);
     assert.equal(r.code, 0, `make uninstall failed:\n${r.stdout}\n${r.stderr}`);
     const left = [];
