@@ -130,6 +130,18 @@ static size_t header_size(unsigned char second)
 /* Decodes every field of a header whose bytes are all present (header_size() of them). */
 static void decode_header(const unsigned char *p, struct ws_header *h)
 {
+    /* LAB 5 BEGIN
+     * Fill in h from the header bytes at p (all header_size(p[1]) of them are there):
+     *   byte 0: FIN (bit 7), RSV1-3 (bits 6-4, as h->rsv 0-7), opcode (bits 3-0);
+     *   byte 1: MASK (bit 7) and the 7-bit length: 0-125 is the length itself, 126 means a
+     *           16-bit length follows, 127 a 64-bit one, big-endian (load_be and
+     *           extended_length_bytes help); h->length_bits is 7, 16 or 64;
+     *   then, when MASK is set, the 4-byte masking key (h->mask_key; zeros when unmasked).
+     * Also h->length_minimal (shortest_length_bits(payload_len) == length_bits) and
+     * h->header_len (header_size). (docs/websocket.md, the frame; RFC 6455 section 5.2)
+     * STUB: memset(h, 0, sizeof *h);
+     * STUB: h->header_len = header_size(p[1]);
+     */
     unsigned len7 = p[1] & 0x7f;
     size_t extended = extended_length_bytes(len7);
 
@@ -144,6 +156,7 @@ static void decode_header(const unsigned char *p, struct ws_header *h)
     if (h->masked)
         memcpy(h->mask_key, p + 2 + extended, sizeof h->mask_key);
     h->header_len = header_size(p[1]);
+    /* LAB 5 END */
 }
 
 /* Checks a decoded header against the rules of section 5, field by field.
@@ -228,10 +241,15 @@ size_t ws_frame_build_header(unsigned char out[WS_MAX_HEADER_SIZE], int fin, int
  * stays right, because 2^64 is a multiple of 4. */
 void ws_mask_payload(void *payload, size_t len, const unsigned char key[4], uint64_t offset)
 {
+    /* LAB 5 BEGIN
+     * Masking (and unmasking: it is the same XOR): byte i of the payload is XORed with
+     * key[(offset + i) % 4]. offset says where in the frame's payload these len bytes start.
+     */
     unsigned char *p = payload;
 
     for (size_t i = 0; i < len; i++)
         p[i] ^= key[(offset + i) % 4];
+    /* LAB 5 END */
 }
 
 /* ---- Describing a header ---------------------------------------------------------------- */

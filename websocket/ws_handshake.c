@@ -21,6 +21,14 @@
 
 void ws_accept_key(const char *key, char out[WS_ACCEPT_SIZE])
 {
+    /* LAB 5 BEGIN
+     * Sec-WebSocket-Accept: hash the key, as the text it was sent in, followed by WS_GUID
+     * ("258EAFA5-E914-47DA-95CA-C5AB0DC85B11") with SHA-1 (sha1_init, sha1_update twice,
+     * sha1_final), and write the 20-byte digest in base64 into out (base64_encode adds the NUL).
+     * RFC 6455's vector: "dGhlIHNhbXBsZSBub25jZQ==" gives "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
+     * (docs/websocket.md, the handshake; ./bin/ws-frame accept KEY computes it for you)
+     * STUB: out[0] = '\0';
+     */
     struct sha1_ctx ctx;
     unsigned char digest[SHA1_DIGEST_SIZE];
 
@@ -29,6 +37,7 @@ void ws_accept_key(const char *key, char out[WS_ACCEPT_SIZE])
     sha1_update(&ctx, WS_GUID, strlen(WS_GUID));
     sha1_final(&ctx, digest);
     base64_encode(digest, sizeof digest, out);
+    /* LAB 5 END */
 }
 
 int ws_key_is_valid(const char *key)
