@@ -127,6 +127,15 @@ static struct room room;
  * text message is valid UTF-8, so multi-byte characters pass through whole. */
 static void json_escape(struct buf *out, const char *text, size_t len)
 {
+    /* LAB 6 BEGIN
+     * Append text (len bytes, valid UTF-8) to out as the inside of a JSON string, as
+     * JSON.stringify writes it: the quote and the backslash get a backslash before them
+     * (\" and \\); the control bytes 0x00-0x1f, which JSON forbids raw, become \b \t \n \f
+     * \r where they have a short form and \u00XX (lower-case hex) otherwise; every other
+     * byte is copied as it is. A user who types a quote must not break the room's JSON.
+     * The stub copies the text without escaping anything.
+     * STUB: buf_append(out, text, len);
+     */
     static const char hex[] = "0123456789abcdef";
     size_t copied = 0;
     for (size_t i = 0; i < len; i++) {
@@ -166,6 +175,7 @@ static void json_escape(struct buf *out, const char *text, size_t len)
         copied = i + 1;
     }
     buf_append(out, text + copied, len - copied);
+    /* LAB 6 END */
 }
 
 /* Sends msg to every member. ws_send never waits: it queues what the member's socket does not
@@ -174,8 +184,13 @@ static void json_escape(struct buf *out, const char *text, size_t len)
  * on_close then tells the room it left. */
 static void broadcast(const struct buf *msg)
 {
+    /* LAB 6 BEGIN
+     * Send msg as a text message (ws_send with WS_OP_TEXT) to every member of the room, from
+     * room.first along the next pointers. (docs/websocket.md, the chat room)
+     */
     for (struct member *m = room.first; m; m = m->next)
         ws_send(m->ws, WS_OP_TEXT, buf_data(msg), buf_len(msg));
+    /* LAB 6 END */
     if (!trace_cfg.quiet) {
         fwrite(buf_data(msg), 1, buf_len(msg), stdout);
         fputc('\n', stdout);
@@ -204,6 +219,10 @@ static void room_say(const char *type, const struct member *m, const char *what,
 
 static void room_add(struct member *m)
 {
+    /* LAB 6 BEGIN
+     * Append m to the room: a doubly linked list from room.first to room.last, kept in the
+     * order members came in; count it in room.size.
+     */
     m->prev = room.last;
     m->next = NULL;
     if (room.last)
@@ -212,10 +231,16 @@ static void room_add(struct member *m)
         room.first = m;
     room.last = m;
     room.size++;
+    /* LAB 6 END */
 }
 
 static void room_remove(struct member *m)
 {
+    /* LAB 6 BEGIN
+     * Unlink m from the room's list (it may be the first, the last, both or neither) and
+     * count it out of room.size. on_close calls this before it frees m: a member left in the
+     * list would be written to after it is gone.
+     */
     if (m->prev)
         m->prev->next = m->next;
     else
@@ -225,6 +250,7 @@ static void room_remove(struct member *m)
     else
         room.last = m->prev;
     room.size--;
+    /* LAB 6 END */
 }
 
 /* A whole message from a member. Only text is chat; a binary message has no place in the
@@ -234,11 +260,18 @@ static void on_message(struct ws_conn *ws, int opcode, const char *data, size_t 
     struct member *m = ws->user;
     trace_event(ws->s->id, "message", ws->s->peer, "%s: %s, %zu bytes", m->nick,
                 ws_opcode_name(opcode), len);
+    /* LAB 6 BEGIN
+     * Chat is text: a binary message is refused by closing that member's connection with
+     * code 1003 (WS_CLOSE_UNSUPPORTED_DATA) and a reason (ws_close). A text message goes to
+     * the whole room as {"type":"message","data":"<nick> says: <text>"}: room_say builds and
+     * broadcasts it.
+     */
     if (opcode != WS_OP_TEXT) {
         ws_close(ws, WS_CLOSE_UNSUPPORTED_DATA, "this room speaks text only");
         return;
     }
     room_say("message", m, " says: ", data, len);
+    /* LAB 6 END */
 }
 
 /* -v: each frame a member sends, field by field as RFC 6455's diagram names them. (What the
