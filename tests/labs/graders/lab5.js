@@ -7,81 +7,16 @@
  * starts ws-echo on loopback, port 0, and speaks WebSocket over a raw TCP socket, frame by
  * frame, so that a hint can show the exact bytes.
  */
-const crypto = require('node:crypto');
 const { gradedCase, hint, harness } = require('../lib/grader');
+const { acceptFor: accept, frame, readFrame, describe, hex, wsOpen } = require('../lib/ws');
 const { startServer, tcpConnect, sleep } = harness;
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
-function accept(key) {
-    return crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-}
-
-/* A client frame: masked (unless mask is false), FIN set unless fin is false. */
-function frame(opcode, payload, { fin = true, mask = true } = {}) {
-    const data = Buffer.from(payload);
-    const len = data.length;
-    const head = [((fin ? 0x80 : 0) | opcode), 0];
-    let ext = Buffer.alloc(0);
-    if (len <= 125) {
-        head[1] = len;
-    } else if (len <= 0xffff) {
-        head[1] = 126;
-        ext = Buffer.alloc(2);
-        ext.writeUInt16BE(len);
-    } else {
-        head[1] = 127;
-        ext = Buffer.alloc(8);
-        ext.writeBigUInt64BE(BigInt(len));
-    }
-    if (!mask)
-        return Buffer.concat([Buffer.from(head), ext, data]);
-    head[1] |= 0x80;
-    const key = crypto.randomBytes(4);
-    const masked = Buffer.from(data.map((b, i) => b ^ key[i % 4]));
-    return Buffer.concat([Buffer.from(head), ext, key, masked]);
-}
-
-/* Reads one server frame: {fin, opcode, masked, payload, raw}. */
-async function readFrame(conn, ms = 5000) {
-    const first = await conn.read(2, ms);
-    let len = first[1] & 0x7f;
-    let ext = Buffer.alloc(0);
-    if (len === 126) {
-        ext = await conn.read(2, ms);
-        len = ext.readUInt16BE(0);
-    } else if (len === 127) {
-        ext = await conn.read(8, ms);
-        len = Number(ext.readBigUInt64BE(0));
-    }
-    const masked = !!(first[1] & 0x80);
-    const key = masked ? await conn.read(4, ms) : null;
-    const payload = len ? await conn.read(len, ms) : Buffer.alloc(0);
-    return { fin: !!(first[0] & 0x80), opcode: first[0] & 0x0f, masked, payload, header: Buffer.concat([first, ext]) };
-}
-
-function hex(buf, max = 24) {
-    const h = buf.subarray(0, max).toString('hex').replace(/(..)/g, '$1 ').trim();
-    return buf.length > max ? `${h} ... (${buf.length} bytes)` : h;
-}
-
-/* A connection that has passed the handshake. */
-async function open(server) {
-    const conn = await tcpConnect(server.port);
-    const sent = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-                 `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n\r\n`;
-    await conn.write(sent);
-    let head;
-    try {
-        head = (await conn.readUntil('\r\n\r\n')).toString('latin1');
-    } catch (err) {
-        throw hint.make({ why: 'No handshake response.', sent, got: err.message });
-    }
-    // Only the status: the Accept value has a case of its own, so frames score without it.
-    hint.check(/^HTTP\/1\.1 101 /.test(head), {
-        why: 'The handshake must succeed first.', sent, expected: '101 Switching Protocols', got: head,
-    });
-    return conn;
+/* A connection that has passed the handshake (the Accept value has a case of its own, so
+ * frames score without it). */
+function open(server) {
+    return wsOpen(server.port, { key: KEY });
 }
 
 /* Sends bytes and expects one text echo of `text`. */
@@ -97,7 +32,7 @@ async function expectEcho(conn, bytes, opcode, payload, what) {
         why: 'The echo is one unmasked frame, FIN set, with the same opcode and payload.',
         sent: `${what}: ${hex(bytes)}`, rawSent: true,
         expected: `opcode ${opcode}, ${Buffer.from(payload).length} bytes: ${hex(Buffer.from(payload))}`,
-        got: `fin ${f.fin}, opcode ${f.opcode}, masked ${f.masked}, ${f.payload.length} bytes: ${hex(f.payload)}`,
+        got: describe(f),
     });
 }
 
@@ -180,6 +115,6 @@ gradedCase('an unmasked client frame closes with 1002', 10, async () => {
     hint.check(got.opcode === 8 && got.payload.length >= 2 && got.payload.readUInt16BE(0) === 1002, {
         why: 'Client frames must be masked: the server fails the connection with close code 1002 (protocol error).',
         sent: hex(f), rawSent: true, expected: 'close frame, code 1002',
-        got: `opcode ${got.opcode}, payload ${hex(got.payload)}`,
+        got: describe(got),
     });
 });
