@@ -275,6 +275,16 @@ static long on_long_limit(struct loop *loop, void *arg)
 /* The wall clock has reached a multiple of 5 s: every held request gets the time. */
 static long on_five(struct loop *loop, void *arg)
 {
+    /* LAB 7 BEGIN
+     * Long polling: the held requests (the list push.clients[LONG_POLL], linked by next) are
+     * answered when the wall clock's seconds are a multiple of LONG_POLL_SECONDS (5).
+     * Timers may fire a little early: if the time (wall_ms()) is not there yet, return the
+     * milliseconds still to wait (until_next) and the loop calls again. Otherwise answer every
+     * held request with answer_clock(c->res, &now), where now is {push.ticks, wall_ms()}:
+     * answering frees c, so read c->next first. Then return LOOP_TIMER_STOP.
+     * The stub answers nobody: held requests wait for --long-limit and get 204.
+     * STUB: return LOOP_TIMER_STOP;
+     */
     struct tick now = {push.ticks, wall_ms()};
     if ((now.ms / 1000) % LONG_POLL_SECONDS != 0)
         return (long)until_next(now.ms, LONG_POLL_SECONDS * 1000); /* early: wait for it */
@@ -284,6 +294,7 @@ static long on_five(struct loop *loop, void *arg)
         answer_clock(c->res, &now);
     }
     return LOOP_TIMER_STOP; /* the pages ask again, and start it again */
+    /* LAB 7 END */
 }
 
 static void on_long_poll(const struct http_request *req, struct http_res *res)
@@ -347,6 +358,13 @@ static void sse_append_tick(struct buf *out, const struct tick *t)
  * Returns 0 when there is none, or when it is not a number we could have sent. */
 static int last_event_id(const struct http_request *req, unsigned long *id)
 {
+    /* LAB 7 BEGIN
+     * A reconnecting EventSource sends the id of the last event it got in the Last-Event-ID
+     * header (http_header_find). Return 1 with *id set when the header holds a decimal number
+     * (digits only, at most 19 of them, so it fits); return 0 when it is missing, empty or
+     * anything else.
+     * STUB: return 0;
+     */
     const struct http_header *h = http_header_find(req, "Last-Event-ID");
     if (!h || h->value.len == 0 || h->value.len > 19)
         return 0;
@@ -358,6 +376,7 @@ static int last_event_id(const struct http_request *req, unsigned long *id)
         *id = *id * 10 + (unsigned long)(d - '0');
     }
     return 1;
+    /* LAB 7 END */
 }
 
 /* Appends the events after `last` that the client missed, from the history. Events older than
@@ -365,6 +384,14 @@ static int last_event_id(const struct http_request *req, unsigned long *id)
  * since) is ignored: the stream just goes on from the next tick. Returns the number replayed. */
 static unsigned long sse_replay(struct buf *out, unsigned long last)
 {
+    /* LAB 7 BEGIN
+     * Resume: append to out (sse_append_tick) every event after id last that the server still
+     * holds: ids last + 1 to push.ticks, kept in push.history[id % HISTORY], the last
+     * HISTORY of them. For events older than that, write a comment (sse_comment) saying how
+     * many were lost. An id at or beyond push.ticks (from before a restart, or made up)
+     * replays nothing. Return the number of events replayed.
+     * STUB: return 0;
+     */
     if (last >= push.ticks)
         return 0;
     unsigned long first = last + 1;
@@ -378,6 +405,7 @@ static unsigned long sse_replay(struct buf *out, unsigned long last)
     for (unsigned long id = first; id <= push.ticks; id++)
         sse_append_tick(out, &push.history[id % HISTORY]);
     return push.ticks - first + 1;
+    /* LAB 7 END */
 }
 
 static void on_events(const struct http_request *req, struct http_res *res)
@@ -406,6 +434,12 @@ static void on_events(const struct http_request *req, struct http_res *res)
 /* The document's echo: what the page sends comes back after "服务器说" ("the server says"). */
 static void on_ws_message(struct ws_conn *ws, int opcode, const char *data, size_t len)
 {
+    /* LAB 7 BEGIN
+     * The document's WebSocket echo: a text message comes back as one text message,
+     * "服务器说" ("the server says") followed by the text (ws_send with WS_OP_TEXT); say it on
+     * stdout first with client_say(c, "message: %.*s", ...), c being ws->user. A binary
+     * message is refused: ws_close with WS_CLOSE_UNSUPPORTED_DATA (1003).
+     */
     static const char prefix[] = "服务器说";
     struct client *c = ws->user;
     if (opcode != WS_OP_TEXT) {
@@ -418,6 +452,7 @@ static void on_ws_message(struct ws_conn *ws, int opcode, const char *data, size
     buf_append(&reply, data, len);
     ws_send(ws, WS_OP_TEXT, buf_data(&reply), buf_len(&reply));
     buf_free(&reply);
+    /* LAB 7 END */
 }
 
 static void on_ws_close(struct ws_conn *ws, int code, const char *reason, size_t len)
