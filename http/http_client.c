@@ -565,6 +565,14 @@ static void conn_unlink(struct http_origin *o, struct http_conn *c)
     c->prev = c->next = NULL;
 }
 
+/* LAB 4 BEGIN
+ * Two helpers for origin_dispatch, over an origin's pool (o->conns, a list linked by next,
+ * in which conn_release puts each newly idle connection at the front):
+ *   static struct http_conn *origin_idle_conn(struct http_origin *o): the first connection
+ *     of the list that carries no request (c->req == NULL), the most recently used; or NULL.
+ *   static int origin_has_room(const struct http_origin *o): whether one more connection may
+ *     be opened: o->nconns below o->agent->opts.max_sockets (0 means no limit).
+ */
 /* The most recently idle connection (they are kept at the front), or NULL. */
 static struct http_conn *origin_idle_conn(struct http_origin *o)
 {
@@ -579,6 +587,7 @@ static int origin_has_room(const struct http_origin *o)
     size_t max = o->agent->opts.max_sockets;
     return max == 0 || o->nconns < max;
 }
+/* LAB 4 END */
 
 /* ---- Connections ---- */
 
@@ -617,6 +626,15 @@ static void conn_unassign(struct http_conn *c)
  * idle timeout, unless the pool for this origin is full. */
 static void conn_release(struct http_conn *c)
 {
+    /* LAB 4 BEGIN
+     * A response ended and the connection may carry another request: keep it in the pool,
+     * unless the origin already keeps more than opts.max_free_sockets idle ones (o->nfree) or
+     * the connection left the pool (c->origin is NULL): then conn_destroy it. Kept, it moves
+     * to the front of o->conns (conn_unlink, conn_link_front) so the warmest connection is
+     * reused first, gets the idle timeout opts.free_socket_timeout_ms (stream_set_timeout),
+     * and agent_schedule lets a queued request have it. The stub never pools.
+     * STUB: conn_destroy(c);
+     */
     struct http_origin *o = c->origin;
     if (!o || o->nfree > o->agent->opts.max_free_sockets) {
         conn_destroy(c);
@@ -628,15 +646,27 @@ static void conn_release(struct http_conn *c)
     trace_event(c->s->id, "free", c->s->peer, "back in the pool (%zu idle for %s)", o->nfree,
                 o->name);
     agent_schedule(o->agent);
+    /* LAB 4 END */
 }
 
 /* Whether the connection can carry another request after this response (RFC 9112 §9.3):
  * both sides allow it, the request went out whole, and the stream is still open. */
 static int conn_reusable(const struct http_conn *c, const struct http_client_request *req)
 {
+    /* LAB 4 BEGIN
+     * Whether c may carry another request after this response (RFC 9112 section 9.3): the
+     * connection is still in a pool (c->origin) whose agent keeps connections alive
+     * (opts.keep_alive); the response allowed it (req->resp_keep_alive: HTTP/1.1 without
+     * "Connection: close", or HTTP/1.0 with "Connection: keep-alive"); our request went out
+     * whole (req->ended, no dropped or unsent body: req->body_dropped, buf_len(&req->body));
+     * and the server has not ended or closed the stream (stream_peer_ended, stream_closed).
+     * The stub never reuses: one connection per request, as without an agent.
+     * STUB: return 0;
+     */
     return c->origin && c->origin->agent->opts.keep_alive && req->resp_keep_alive && req->ended &&
            !req->body_dropped && buf_len(&req->body) == 0 && !stream_peer_ended(c->s) &&
            !stream_closed(c->s);
+    /* LAB 4 END */
 }
 
 /* ---- Sending ---- */
@@ -806,6 +836,23 @@ static void conn_open(struct http_origin *o, struct http_client_request *req)
  * request is a retry, which wants a new one), else a new one while there is room. */
 static void origin_dispatch(struct http_origin *o)
 {
+    /* LAB 4 BEGIN
+     * The agent's heart. While requests wait in o's queue (o->queue_head, oldest first; stop
+     * if the agent was destroyed meanwhile), take the oldest and give it a connection:
+     *  - an idle one from the pool (origin_idle_conn), unless the request is a retry
+     *    (req->need_fresh), which wants a new one: queue_remove it, count the idle connection
+     *    out of o->nfree, and conn_assign(idle, req);
+     *  - else a new one (queue_remove, conn_open) if origin_has_room;
+     *  - else, when a retry meets a full pool, conn_destroy an idle connection to make room;
+     *    with no idle connection either, stop: the request waits for one to come free
+     *    (conn_release and conn_detach call agent_schedule, which calls this again).
+     * The stub opens a new connection for every request, without limit.
+     * STUB: while (o->queue_head && !o->agent->destroyed) {
+     * STUB:     struct http_client_request *req = o->queue_head;
+     * STUB:     queue_remove(req);
+     * STUB:     conn_open(o, req);
+     * STUB: }
+     */
     struct http_agent *a = o->agent;
     while (o->queue_head && !a->destroyed) {
         struct http_client_request *req = o->queue_head;
@@ -826,6 +873,7 @@ static void origin_dispatch(struct http_origin *o)
         queue_remove(req);
         conn_open(o, req);
     }
+    /* LAB 4 END */
 }
 
 static void agent_free(struct http_agent *a);
