@@ -9,7 +9,8 @@
  *
  *   one read is one message   a line server fed one line in 20 pieces answers it once
  *   partial writes            8 MiB written on a non-blocking socket to a slow reader all arrive
- *   payload length over 125   a 200-byte frame decodes (ws-frame decode) as 200 bytes of text
+ *   payload length over 125   a 200-byte frame decodes (ws-frame decode) as 200 bytes of text,
+ *                             and Node's ws, as a client, receives it as one 200-byte message
  *   MASK-bit precedence       a masked frame of even length and an unmasked one of odd length
  *                             are told apart
  *   header case               an upgrade request with lower-case names (and Firefox's
@@ -21,6 +22,7 @@
  * The programs are compiled here with $CC (default cc) into a temporary directory; run the file
  * alone after `make`: node tests/integration/pitfalls.js
  */
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -70,6 +72,43 @@ function patternBreak(buf) {
     return -1;
 }
 
+/*
+ * Serves `frame` (bytes) as the first message of a WebSocket connection and lets Node's ws
+ * client read it. Resolves with {message} (a string) or {error} (ws's complaint).
+ */
+function wsClientReads(frame) {
+    const WebSocket = require(path.join(repoRoot, 'tests', 'node_modules', 'ws'));
+    return new Promise((resolve) => {
+        const server = net.createServer((socket) => {
+            let head = '';
+            socket.on('data', (d) => {
+                head += d.toString('latin1');
+                const key = /^sec-websocket-key:\s*(\S+)/im.exec(head);
+                if (!head.includes('\r\n\r\n') || !key)
+                    return;
+                const accept = crypto.createHash('sha1').update(key[1] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+                    .digest('base64');
+                socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+                             `Sec-WebSocket-Accept: ${accept}\r\n\r\n`);
+                socket.write(frame);
+            });
+            socket.on('error', () => {});
+        });
+        server.listen(0, '127.0.0.1', () => {
+            const ws = new WebSocket(`ws://127.0.0.1:${server.address().port}/`);
+            const done = (result) => {
+                clearTimeout(timer);
+                ws.terminate();
+                server.close();
+                resolve(result);
+            };
+            const timer = setTimeout(() => done({ error: 'no message within 3 s' }), 3000 * timeoutScale);
+            ws.on('message', (data) => done({ message: data.toString('utf8') }));
+            ws.on('error', (err) => done({ error: err.message }));
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios. Each runs one program and resolves with {ok, detail}.
 
@@ -115,15 +154,18 @@ const scenarios = {
         }
     },
 
-    /* A 200-byte text frame, checked by ws-frame decode: one frame, length 200, the payload. */
+    /* A 200-byte text frame, checked by ws-frame decode (one frame, length 200, the payload) and
+     * by Node's ws as the client that receives it. */
     async length(file) {
         const enc = await runCommand(file, ['200']);
         const dec = await run('ws-frame', ['decode'], { input: enc.stdout });
         const payload = Array.from({ length: 200 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
-        const ok = enc.code === 0 && dec.code === 0 && /^extended payload length: 200$/m.test(dec.stdout) &&
+        const decoded = enc.code === 0 && dec.code === 0 && /^extended payload length: 200$/m.test(dec.stdout) &&
             dec.stdout.includes(`payload (text): ${payload}\n`) && !/^frame 2/m.test(dec.stdout);
-        const shown = `frame: ${enc.stdout.slice(0, 40)}...\nws-frame decode (exit ${dec.code}):\n`;
-        return { ok, detail: shown + dec.stdout + dec.stderr };
+        const ws = await wsClientReads(Buffer.from(enc.stdout.replace(/\s+/g, ''), 'hex'));
+        const shown = `frame: ${enc.stdout.slice(0, 40)}...; Node's ws: ${ws.error || 'a message of ' +
+            ws.message.length + ' bytes'}\nws-frame decode (exit ${dec.code}):\n`;
+        return { ok: decoded && ws.message === payload, detail: shown + dec.stdout + dec.stderr };
     },
 
     /* A masked frame of even length (as a client sends) and an unmasked one of odd length. */
