@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls.h"
 #include "trace.h"
 
 void cli_init(struct cli *c, const char *prog, int default_port, const char *usage)
@@ -96,6 +97,21 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
     case 'b':
         c->bind = arg;
         return 1;
+    case CLI_OPT_TLS_CERT:
+        c->tls_cert = arg;
+        return 1;
+    case CLI_OPT_TLS_KEY:
+        c->tls_key = arg;
+        return 1;
+    case CLI_OPT_KEYLOG:
+        c->keylog = arg;
+        return 1;
+    case CLI_OPT_CACERT:
+        c->cacert = arg;
+        return 1;
+    case CLI_OPT_INSECURE:
+        c->insecure = 1;
+        return 1;
     case CLI_OPT_LOOP:
         if (loop_backend_parse(arg, &c->backend) < 0)
             cli_usage_error(c, "--loop: '%s' is not a backend here (epoll or poll)", arg);
@@ -112,4 +128,45 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
 void cli_finish(struct cli *c)
 {
     trace_init(c->prog, c->verbose, c->hex, c->quiet);
+}
+
+/* One line and exit 2: the TLS options are wrong for this build or these files. */
+static void tls_refused(const struct cli *c, const char *why)
+{
+    fprintf(stderr, "%s: %s\n", c->prog, why);
+    exit(EXIT_USAGE);
+}
+
+struct tls_ctx *cli_tls_server(const struct cli *c)
+{
+    char err[TLS_ERR_LEN];
+    if (!c->tls_cert && !c->tls_key && !c->keylog)
+        return NULL;
+    if (!tls_available())
+        tls_refused(c, TLS_NO_TLS_MESSAGE);
+    if (!c->tls_cert || !c->tls_key)
+        cli_usage_error(c, "--tls-cert and --tls-key go together");
+    struct tls_server_options o = {c->tls_cert, c->tls_key, c->keylog};
+    struct tls_ctx *ctx = tls_server_ctx_new(&o, err);
+    if (!ctx)
+        tls_refused(c, err);
+    return ctx;
+}
+
+struct tls_ctx *cli_tls_client(const struct cli *c, int tls)
+{
+    char err[TLS_ERR_LEN];
+    int options = c->cacert || c->insecure || c->keylog;
+    if ((tls || options) && !tls_available())
+        tls_refused(c, TLS_NO_TLS_MESSAGE);
+    if (!tls)
+        return NULL;
+    struct tls_client_options o = {c->cacert, c->insecure, c->keylog};
+    struct tls_ctx *ctx = tls_client_ctx_new(&o, err);
+    if (!ctx)
+        tls_refused(c, err);
+    if (c->insecure)
+        fprintf(stderr, "%s: warning: --insecure: the server's certificate is not checked; "
+                        "anyone in the path can read and change this connection\n", c->prog);
+    return ctx;
 }

@@ -20,7 +20,15 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Long-option codes for shared options that have no short letter. */
-enum { CLI_OPT_LOOP = 1000, CLI_OPT_FIRST_PROGRAM = 1100 };
+enum {
+    CLI_OPT_LOOP = 1000,
+    CLI_OPT_TLS_CERT,
+    CLI_OPT_TLS_KEY,
+    CLI_OPT_KEYLOG,
+    CLI_OPT_CACERT,
+    CLI_OPT_INSECURE,
+    CLI_OPT_FIRST_PROGRAM = 1100
+};
 
 #define CLI_COMMON_OPTIONS                                                                         \
     {"verbose", no_argument, 0, 'v'}, {"hex", no_argument, 0, 'x'},                                \
@@ -30,6 +38,26 @@ enum { CLI_OPT_LOOP = 1000, CLI_OPT_FIRST_PROGRAM = 1100 };
 #define CLI_SERVER_OPTIONS                                                                         \
     CLI_COMMON_OPTIONS, {"port", required_argument, 0, 'p'}, {"bind", required_argument, 0, 'b'},  \
         {"loop", required_argument, 0, CLI_OPT_LOOP}
+
+/* TLS (tls.h): a server's certificate and key; a client's trust (for https:// and wss://);
+ * the key log for Wireshark. The options exist in every build; without OpenSSL they fail
+ * with "this build has no TLS" (exit 2). Add the *_HELP lines to the program's usage. */
+#define CLI_TLS_SERVER_OPTIONS                                                                     \
+    {"tls-cert", required_argument, 0, CLI_OPT_TLS_CERT},                                          \
+        {"tls-key", required_argument, 0, CLI_OPT_TLS_KEY},                                        \
+        {"keylog", required_argument, 0, CLI_OPT_KEYLOG}
+#define CLI_TLS_CLIENT_OPTIONS                                                                     \
+    {"cacert", required_argument, 0, CLI_OPT_CACERT},                                              \
+        {"insecure", no_argument, 0, CLI_OPT_INSECURE},                                            \
+        {"keylog", required_argument, 0, CLI_OPT_KEYLOG}
+#define CLI_TLS_SERVER_HELP                                                                        \
+    "      --tls-cert FILE         serve TLS with this PEM certificate chain (https, wss)\n"       \
+    "      --tls-key FILE          ... and this PEM private key\n"                                 \
+    "      --keylog FILE           append TLS secrets for Wireshark (also $SSLKEYLOGFILE)\n"
+#define CLI_TLS_CLIENT_HELP                                                                        \
+    "      --cacert FILE           trust these PEM CA certificates, not the system's\n"            \
+    "      --insecure              do not verify the server's certificate (a warning says so)\n"   \
+    "      --keylog FILE           append TLS secrets for Wireshark (also $SSLKEYLOGFILE)\n"
 
 /* Short letters for the shared options, to start a getopt_long short-option string. */
 #define CLI_COMMON_SHORT "vxqhV"
@@ -44,6 +72,8 @@ struct cli {
     const char *bind;      /* -b, default "127.0.0.1" */
     enum loop_backend backend;
     int verbose, hex, quiet;
+    const char *tls_cert, *tls_key, *keylog, *cacert; /* the TLS options */
+    int insecure;
 };
 
 /* Fills defaults: port, bind 127.0.0.1, epoll. */
@@ -55,6 +85,18 @@ int cli_common_option(struct cli *c, int opt, const char *arg);
 
 /* After getopt: sets up the trace from -v/-x/-q. */
 void cli_finish(struct cli *c);
+
+struct tls_ctx;
+
+/* A server's TLS context from --tls-cert, --tls-key and --keylog, or NULL when --tls-cert was
+ * not given (plain TCP). Exits 2 with one line when a file cannot be used, when one of the
+ * pair is missing, or when this build has no TLS. */
+struct tls_ctx *cli_tls_server(const struct cli *c);
+
+/* A client's TLS context from --cacert, --insecure and --keylog, for a tls:// URL (https://,
+ * wss://); with --insecure, warns on stderr that the server is not checked. For a plain URL
+ * (tls 0) returns NULL, but still exits 2 if TLS options were given to a build without TLS. */
+struct tls_ctx *cli_tls_client(const struct cli *c, int tls);
 
 /* Prints "prog: message" and "Try 'prog --help'." on stderr, exits 2. */
 void cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))

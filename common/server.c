@@ -45,6 +45,8 @@ static void accept_one(struct server *srv, int fd, const struct sockaddr *peer)
     if (srv->nodelay)
         net_set_nodelay(fd, 1);
     struct stream *s = stream_new_accepted(srv->loop, fd, peer);
+    if (srv->tls)
+        stream_start_tls_server(s, srv->tls);
     link_stream(srv, s);
     srv->accepted++;
     trace_event(s->id, "connection", s->peer, NULL);
@@ -76,7 +78,7 @@ static void on_acceptable(struct loop *loop, int fd, int events, void *arg)
 int server_listen(struct server *srv, struct loop *loop, const char *host, int port,
                   server_connection_fn *on_connection, char err[NET_ERR_LEN])
 {
-    /* user, max_connections, keepalive and nodelay are the caller's settings: kept. */
+    /* user, max_connections, keepalive, nodelay and tls are the caller's settings: kept. */
     srv->loop = loop;
     srv->connections = 0;
     srv->accepted = 0;

@@ -32,13 +32,14 @@ struct server {
     size_t connections;           /* open streams */
     int keepalive;                /* SO_KEEPALIVE on each accepted socket */
     int nodelay;                  /* TCP_NODELAY on each accepted socket */
+    struct tls_ctx *tls;          /* set: every accepted stream speaks TLS (tls.h) */
     struct stream *streams;       /* open streams, newest first */
     unsigned long accepted;       /* total accepted */
     server_close_fn *on_close;    /* Node's 'close': closed and the last connection gone */
     struct loop_timer grace;      /* server_shutdown's deadline */
 };
 
-/* Binds and listens on host:port. Set user, max_connections, keepalive and nodelay first
+/* Binds and listens on host:port. Set user, max_connections, keepalive, nodelay and tls first
  * (zero the struct for the defaults); the other fields are filled in here. Port 0: any free port. Starts accepting.
  * Returns 0, or -1 with a one-line err ("listen 127.0.0.1:8000: Address already in use"). */
 int server_listen(struct server *srv, struct loop *loop, const char *host, int port,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "tls.h"
 #include "trace.h"
 
 enum {
@@ -33,6 +34,14 @@ enum {
     ST_REDELIVER = 1u << 8,    /* buffered input to hand to on_data again */
     ST_DRAIN_DUE = 1u << 9,    /* the queue emptied: on_drain waits for the loop */
     ST_DESTROY_SOON = 1u << 10, /* stream_destroy_soon: close, not FIN, once the queue is written */
+    /* TLS streams only (s->tls): */
+    ST_TLS_HANDSHAKE = 1u << 11,   /* handshaking: no data either way yet */
+    ST_TLS_HS_WRITE = 1u << 12,    /* ... and the handshake waits for writability */
+    ST_TLS_RD_WANTS_WR = 1u << 13, /* a read needs the socket writable to go on */
+    ST_TLS_WR_WANTS_RD = 1u << 14, /* a write needs the socket readable to go on */
+    ST_TLS_EOF = 1u << 15,         /* the peer's close_notify was read; on_end is due */
+    ST_TLS_NOTIFY_WAIT = 1u << 16, /* our close_notify waits for writability */
+    ST_TLS_NOTIFY_SENT = 1u << 17, /* our close_notify went out */
 };
 
 /* All streams read into this one buffer first: only bytes a parser leaves unconsumed are
@@ -58,6 +67,12 @@ unsigned long stream_next_id(void)
 }
 
 static void on_io(struct loop *loop, int fd, int events, void *arg);
+static void on_tls_io(struct loop *loop, int fd, int events, void *arg);
+static int tls_watch_mask(const struct stream *s, int mask);
+static ssize_t tls_send(struct stream *s);
+static ssize_t tls_write_now(struct stream *s, const char *p, size_t len);
+static void tls_begin(struct stream *s);
+static int tls_send_close_notify(struct stream *s);
 static long on_idle_timer(struct loop *loop, void *arg);
 static long on_defer(struct loop *loop, void *arg);
 static void flush(struct stream *s);
@@ -93,8 +108,10 @@ static void update_watch(struct stream *s)
         mask |= LOOP_READ;
     if ((s->state & ST_CONNECTING) || buf_len(&s->out) > 0)
         mask |= LOOP_WRITE;
+    if (s->tls)
+        mask = tls_watch_mask(s, mask);
     if (loop_watching(s->loop, s->fd) != mask)
-        loop_watch(s->loop, s->fd, mask, on_io, s);
+        loop_watch(s->loop, s->fd, mask, s->tls ? on_tls_io : on_io, s);
 }
 
 static void schedule(struct stream *s)
@@ -251,6 +268,10 @@ static void connected(struct stream *s)
     net_peer_addr(s->fd, s->peer);
     s->last_active = loop_now(s->loop);
     trace_event(s->id, "connect", s->peer, NULL);
+    if (s->tls) {
+        tls_begin(s); /* on_connect once the handshake is done */
+        return;
+    }
     update_watch(s);
     call_event(s, s->on_connect);
     if (can_flush(s) && has_pending_output(s))
@@ -318,7 +339,7 @@ struct stream *stream_connect(struct loop *loop, const char *host, int port,
 static void flush(struct stream *s)
 {
     while (buf_len(&s->out) > 0) {
-        ssize_t n = buf_write_fd(&s->out, s->fd);
+        ssize_t n = s->tls ? tls_send(s) : buf_write_fd(&s->out, s->fd);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -331,6 +352,8 @@ static void flush(struct stream *s)
     if (s->state & ST_CLOSED)
         return;
     if ((s->state & ST_DESTROY_SOON) && buf_len(&s->out) == 0) {
+        if (s->tls)
+            tls_send_close_notify(s); /* best effort: we close either way */
         close_now(s, 0); /* close(2) sends FIN after the bytes the kernel still holds */
         return;
     }
@@ -338,6 +361,8 @@ static void flush(struct stream *s)
     if (buf_len(&s->out) > 0)
         return;
     if ((s->state & ST_ENDING) && !(s->state & ST_WR_SHUT)) {
+        if (s->tls && !tls_send_close_notify(s))
+            return; /* the FIN follows the close_notify alert */
         shutdown(s->fd, SHUT_WR);
         s->state |= ST_WR_SHUT;
         if (s->state & ST_PEER_ENDED) {
@@ -357,6 +382,8 @@ static void flush(struct stream *s)
 /* Tries to write directly; returns how many bytes the kernel took (-1 on a fatal error). */
 static ssize_t write_direct(struct stream *s, const char *p, size_t len)
 {
+    if (s->tls)
+        return tls_write_now(s, p, len);
     for (;;) {
         ssize_t n = write(s->fd, p, len);
         if (n >= 0)
@@ -408,7 +435,7 @@ void stream_cork(struct stream *s)
 static int can_flush(const struct stream *s)
 {
     return s->cork == 0 && s->fd >= 0 &&
-           !(s->state & (ST_CLOSED | ST_CONNECTING | ST_CONNECT_DUE));
+           !(s->state & (ST_CLOSED | ST_CONNECTING | ST_CONNECT_DUE | ST_TLS_HANDSHAKE));
 }
 
 /* Bytes to write, or a FIN that stream_end asked for and that has not been sent. */
@@ -547,6 +574,7 @@ static void stream_free(struct stream *s)
         freeaddrinfo(s->ai_list);
     buf_free(&s->in);
     buf_free(&s->out);
+    tls_conn_free(s->tls);
     if (s->server)
         server_stream_gone(s->server, s);
     free(s);
@@ -555,7 +583,7 @@ static void stream_free(struct stream *s)
 static void emit_close(struct stream *s)
 {
     if (s->error) {
-        trace_event(s->id, "error", s->peer, "%s", strerror(s->error));
+        trace_event(s->id, "error", s->peer, "%s", stream_error_text(s));
         if (s->on_error)
             s->on_error(s, s->error);
     }
@@ -582,7 +610,217 @@ static long on_defer(struct loop *loop, void *arg)
     if (!(s->state & (ST_CLOSED | ST_PAUSED)) && (s->state & ST_REDELIVER) &&
         buf_len(&s->in) > 0)
         deliver_buffered(s);
+    /* A TLS peer's close_notify read while paused: its on_end comes after the input. */
+    if ((s->state & (ST_TLS_EOF | ST_PEER_ENDED | ST_PAUSED | ST_CLOSED)) == ST_TLS_EOF)
+        peer_ended(s);
     if (s->state & ST_CLOSED)
         schedule(s);
     return LOOP_TIMER_STOP;
+}
+
+/* ---- TLS ----
+ *
+ * A stream with s->tls reads and writes through it: tls_readable() in place of on_readable(),
+ * tls_send() in place of write(2). The rest is the same, with two differences. First comes the
+ * handshake: nothing is read or written for the application until it is done (writes queue),
+ * and a client's on_connect waits for it. And TLS may need the other direction to go on (a
+ * read may have to write, a write may have to read): the ST_TLS_* flags remember what it
+ * asked for, update_watch asks the loop for it, and on_tls_io retries the call that asked. */
+
+const char *stream_error_text(const struct stream *s)
+{
+    const char *why = s->tls ? tls_conn_error(s->tls) : NULL;
+    return why ? why : strerror(s->error);
+}
+
+void stream_start_tls_server(struct stream *s, struct tls_ctx *ctx)
+{
+    s->tls = tls_conn_new(ctx, NULL);
+    tls_conn_set_fd(s->tls, s->fd);
+    s->state |= ST_TLS_HANDSHAKE;
+    /* The ClientHello comes first: wait for it (through on_tls_io from now on). */
+    loop_watch(s->loop, s->fd, LOOP_READ, on_tls_io, s);
+}
+
+void stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *host)
+{
+    s->tls = tls_conn_new(ctx, host);
+    if (s->fd < 0 || (s->state & ST_CLOSED))
+        return;
+    if (s->state & (ST_CONNECTING | ST_CONNECT_DUE)) {
+        /* connected() starts the handshake; until then, the same events through on_tls_io. */
+        loop_watch(s->loop, s->fd, loop_watching(s->loop, s->fd), on_tls_io, s);
+        return;
+    }
+    tls_begin(s); /* an open connection: TLS from here on (on_connect follows the handshake) */
+}
+
+int stream_is_tls(const struct stream *s)
+{
+    return s->tls != NULL;
+}
+
+static int tls_watch_mask(const struct stream *s, int mask)
+{
+    if (s->state & ST_CONNECTING)
+        return mask;
+    if (s->state & ST_TLS_HANDSHAKE)
+        return (s->state & ST_TLS_HS_WRITE) ? LOOP_WRITE : LOOP_READ;
+    if (s->state & (ST_TLS_RD_WANTS_WR | ST_TLS_NOTIFY_WAIT))
+        mask |= LOOP_WRITE;
+    if (s->state & ST_TLS_WR_WANTS_RD)
+        mask |= LOOP_READ;
+    return mask;
+}
+
+static void tls_failed(struct stream *s)
+{
+    fail(s, EPROTO); /* the reason is in s->tls: stream_error_text */
+}
+
+static void tls_handshake_done(struct stream *s)
+{
+    s->state &= ~(ST_TLS_HANDSHAKE | ST_TLS_HS_WRITE);
+    s->last_active = loop_now(s->loop);
+    if (trace_on()) {
+        char what[128];
+        tls_conn_describe(s->tls, what, sizeof what);
+        trace_event(s->id, tls_conn_is_client(s->tls) ? "secureConnect" : "secureConnection",
+                    s->peer, "%s", what);
+    }
+    update_watch(s);
+    if (tls_conn_is_client(s->tls))
+        call_event(s, s->on_connect);
+    if (can_flush(s) && has_pending_output(s))
+        flush(s);
+}
+
+/* Takes the handshake as far as the socket allows. */
+static void tls_step(struct stream *s)
+{
+    int r = tls_handshake(s->tls);
+    if (r == TLS_DONE) {
+        tls_handshake_done(s);
+    } else if (r == TLS_FAILED) {
+        tls_failed(s);
+    } else {
+        s->state &= ~ST_TLS_HS_WRITE;
+        if (r == TLS_WANT_WRITE)
+            s->state |= ST_TLS_HS_WRITE;
+        update_watch(s);
+    }
+}
+
+static void tls_begin(struct stream *s)
+{
+    tls_conn_set_fd(s->tls, s->fd);
+    s->state |= ST_TLS_HANDSHAKE;
+    tls_step(s);
+}
+
+/* on_readable's twin: decrypts whole records into the scratch buffer (or the stream's own,
+ * when it holds unconsumed input), as many as fit, and hands them over as one piece. */
+static void tls_readable(struct stream *s)
+{
+    s->state &= ~ST_TLS_RD_WANTS_WR;
+    int into_scratch = buf_len(&s->in) == 0;
+    char *dst = into_scratch ? scratch : buf_reserve(&s->in, BUFFERED_READ);
+    size_t room = into_scratch ? sizeof scratch : BUFFERED_READ, n = 0;
+    ssize_t r = TLS_WANT_READ;
+    while (room - n >= TLS_RECORD_MAX && (r = tls_read(s->tls, dst + n, room - n)) > 0)
+        n += (size_t)r;
+    if (n > 0) {
+        if (!into_scratch)
+            buf_commit(&s->in, n);
+        s->last_active = loop_now(s->loop);
+        if (s->trace_data)
+            trace_data(s->id, "data", s->peer, dst, n);
+        if (into_scratch)
+            deliver_scratch(s, n);
+        else
+            deliver_buffered(s);
+        if (s->state & ST_CLOSED)
+            return;
+    }
+    if (r == TLS_WANT_WRITE) {
+        s->state |= ST_TLS_RD_WANTS_WR;
+        update_watch(s);
+    } else if (r == TLS_DONE) {
+        s->state |= ST_TLS_EOF;
+        if (!(s->state & ST_PAUSED))
+            peer_ended(s);
+    } else if (r == TLS_FAILED) {
+        tls_failed(s);
+    }
+}
+
+/* buf_write_fd's twin for flush(): sends records from the front of the queue. Returns the
+ * bytes taken, or -1 with errno EAGAIN (wait for the event TLS asked for) or EPROTO. */
+static ssize_t tls_send(struct stream *s)
+{
+    s->state &= ~ST_TLS_WR_WANTS_RD;
+    ssize_t n = tls_write(s->tls, buf_data(&s->out), buf_len(&s->out));
+    if (n > 0) {
+        buf_consume(&s->out, (size_t)n);
+        return n;
+    }
+    if (n == TLS_WANT_READ)
+        s->state |= ST_TLS_WR_WANTS_RD;
+    errno = n == TLS_FAILED ? EPROTO : EAGAIN;
+    return -1;
+}
+
+/* write_direct's twin: what TLS did not take is queued by the caller, and sent again from the
+ * queue (the same bytes at its front, as TLS requires). */
+static ssize_t tls_write_now(struct stream *s, const char *p, size_t len)
+{
+    ssize_t n = tls_write(s->tls, p, len);
+    if (n > 0)
+        return n;
+    if (n == TLS_FAILED) {
+        tls_failed(s);
+        return -1;
+    }
+    if (n == TLS_WANT_READ)
+        s->state |= ST_TLS_WR_WANTS_RD;
+    return 0;
+}
+
+/* Sends close_notify before our FIN. Returns 0 while it waits for writability, 1 once sent
+ * (or failed: the FIN goes anyway). */
+static int tls_send_close_notify(struct stream *s)
+{
+    if (s->state & ST_TLS_NOTIFY_SENT)
+        return 1;
+    s->state &= ~ST_TLS_NOTIFY_WAIT;
+    if (tls_close_notify(s->tls) == TLS_WANT_WRITE) {
+        s->state |= ST_TLS_NOTIFY_WAIT;
+        update_watch(s);
+        return 0;
+    }
+    s->state |= ST_TLS_NOTIFY_SENT;
+    return 1;
+}
+
+static void on_tls_io(struct loop *loop, int fd, int events, void *arg)
+{
+    struct stream *s = arg;
+    if ((events & LOOP_WRITE) && (s->state & ST_CONNECTING)) {
+        connect_finished(s);
+        return;
+    }
+    if (s->state & ST_TLS_HANDSHAKE) {
+        tls_step(s);
+        return;
+    }
+    if ((events & LOOP_WRITE) && (s->state & ST_TLS_RD_WANTS_WR) &&
+        !(s->state & (ST_CLOSED | ST_PAUSED | ST_PEER_ENDED | ST_TLS_EOF)))
+        tls_readable(s);
+    if ((events & LOOP_WRITE) && !(s->state & ST_CLOSED) &&
+        (buf_len(&s->out) > 0 || (s->state & ST_TLS_NOTIFY_WAIT)))
+        flush(s);
+    if ((events & LOOP_READ) && (s->state & (ST_TLS_WR_WANTS_RD | ST_CLOSED)) == ST_TLS_WR_WANTS_RD)
+        flush(s);
+    if ((events & LOOP_READ) && !(s->state & (ST_CLOSED | ST_PAUSED | ST_PEER_ENDED | ST_TLS_EOF)))
+        tls_readable(s);
 }

@@ -39,6 +39,8 @@
 
 struct stream;
 struct server;
+struct tls_ctx;
+struct tls_conn;
 
 typedef size_t stream_data_fn(struct stream *s, const char *data, size_t len);
 typedef void stream_event_fn(struct stream *s);
@@ -77,6 +79,7 @@ struct stream {
     struct addrinfo *ai_list, *ai_next;
     struct server *server;
     struct stream *prev, *next; /* in the server's list */
+    struct tls_conn *tls;       /* NULL: plain TCP */
 };
 
 /* Wraps a connected, non-blocking socket and starts reading at the next turn of the loop.
@@ -136,6 +139,31 @@ size_t stream_queued(const struct stream *s);
 int stream_peer_ended(const struct stream *s);
 int stream_ended(const struct stream *s);
 int stream_closed(const struct stream *s);
+
+/* The one-line reason for s->error: strerror's, or what TLS said ("TLS handshake: certificate
+ * verify failed: Hostname mismatch"; s->error is then EPROTO). For on_error and on_close. */
+const char *stream_error_text(const struct stream *s);
+
+/* ---- TLS (tls.h): the same stream, encrypted ----
+ *
+ * With TLS started, the callbacks see plaintext exactly as without it. The handshake comes
+ * first: writes made before it ends are queued, a client's on_connect comes after it (the trace
+ * shows "connect" then "secureConnect"), and a server's streams deliver nothing until it is
+ * done ("secureConnection"). A handshake that fails closes this stream alone, with EPROTO and
+ * the reason in stream_error_text. stream_end sends TLS's close_notify alert before the FIN; a
+ * peer's close_notify (or a FIN without one) is on_end. */
+
+/* Makes s, just accepted, the server side of a TLS connection with ctx's certificate.
+ * struct server does this for every stream it accepts when its tls field is set. */
+void stream_start_tls_server(struct stream *s, struct tls_ctx *ctx);
+
+/* Makes s the client side, checking the certificate against host (the name the program was
+ * given, not the address it resolved to), which is also sent as SNI. Call it right after
+ * stream_connect; on an open connection, the handshake starts at once. */
+void stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *host);
+
+/* Whether s speaks TLS. */
+int stream_is_tls(const struct stream *s);
 
 /* A new connection number for trace lines (streams take one each; UDP peers may too). */
 unsigned long stream_next_id(void);

@@ -271,8 +271,7 @@ static void set_error(struct tls_conn *t, const char *during, int ssl_err)
     else
         why = "the connection closed";
     if (verify != X509_V_OK)
-        snprintf(t->error, sizeof t->error, "TLS %s: certificate verify failed: %s", during,
-                 why);
+        snprintf(t->error, sizeof t->error, "TLS %s: certificate verify failed: %s", during, why);
     else
         snprintf(t->error, sizeof t->error, "TLS %s: %s", during, why ? why : "unknown error");
     ERR_clear_error();
@@ -283,10 +282,15 @@ static int outcome(struct tls_conn *t, int ret, const char *during)
 {
     int e = SSL_get_error(t->ssl, ret);
     switch (e) {
-    case SSL_ERROR_WANT_READ: return TLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE: return TLS_WANT_WRITE;
-    case SSL_ERROR_ZERO_RETURN: return TLS_DONE;
-    default: set_error(t, during, e); return TLS_FAILED;
+    case SSL_ERROR_WANT_READ:
+        return TLS_WANT_READ;
+    case SSL_ERROR_WANT_WRITE:
+        return TLS_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN:
+        return TLS_DONE;
+    default:
+        set_error(t, during, e);
+        return TLS_FAILED;
     }
 }
 
@@ -353,9 +357,7 @@ struct tls_ctx *tls_client_ctx_new(const struct tls_client_options *o, char err[
     return NULL;
 }
 
-void tls_ctx_free(struct tls_ctx *ctx)
-{
-}
+void tls_ctx_free(struct tls_ctx *ctx) {}
 
 /* No context can exist, so no connection either: these are never reached. */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, const char *host)
@@ -363,13 +365,9 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, const char *host)
     abort();
 }
 
-void tls_conn_set_fd(struct tls_conn *t, int fd)
-{
-}
+void tls_conn_set_fd(struct tls_conn *t, int fd) {}
 
-void tls_conn_free(struct tls_conn *t)
-{
-}
+void tls_conn_free(struct tls_conn *t) {}
 
 int tls_conn_is_client(const struct tls_conn *t)
 {

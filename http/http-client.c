@@ -6,6 +6,7 @@
  * keep-alive agent so that the connection pool becomes visible:
  *
  *   ./bin/http-client -v http://127.0.0.1:8000/        the request and response heads, as curl -v
+ *   ./bin/http-client --cacert ca.pem https://localhost:8443/       over TLS (docs/tls.md)
  *   ./bin/http-client -d 'name=wirelab' http://127.0.0.1:8000/form     a POST with Content-Length
  *   printf 'a\nb\n' | ./bin/http-client --data-file - URL              a chunked upload from stdin
  *   ./bin/http-client --repeat 20 --parallel 4 --keep-alive --max-sockets 2 URL
@@ -29,12 +30,13 @@
 #include "http_client.h"
 #include "loop.h"
 #include "stream.h"
+#include "tls.h"
 #include "trace.h"
 
 static const char usage[] =
     "Usage: http-client [options] URL\n"
     "Makes an HTTP/1.1 request (Node's http.request) and writes the response body to stdout.\n"
-    "URL: http://host[:port]/path?query or http://[::1]:8000/ (no https:// in this build)\n"
+    "URL: http://host[:port]/path?query, http://[::1]:8000/ or https://host[:port]/...\n"
     "\n"
     "  -X, --request METHOD    the method (default GET, or POST with a body)\n"
     "  -H, --header 'N: v'     add a header (repeatable); 'N:' removes one we would send\n"
@@ -48,6 +50,11 @@ static const char usage[] =
     "      --expect-continue   send 'Expect: 100-continue' and wait for 100 before the body\n"
     "      --request-target T  send T as the request target (e.g. host:443 with -X CONNECT)\n"
     "      --timeout MS        fail when the connection is idle this long (default 0 = never)\n"
+    "\n"
+    "  TLS, for https:// (the server's certificate must name the URL's host):\n"
+    "      --cacert FILE       trust these PEM CA certificates, not the system's store\n"
+    "  -k, --insecure          do not verify the server's certificate (a warning says so)\n"
+    "      --keylog FILE       append TLS secrets for Wireshark (also $SSLKEYLOGFILE)\n"
     "\n"
     "  The agent (a pool of connections per host:port):\n"
     "      --repeat N          make N requests (one line each instead of the bodies);\n"
@@ -655,6 +662,9 @@ static void parse_option(int opt, const char *arg)
     case OPT_TIMEOUT:
         cfg.timeout_ms = cli_ms(&cli, "--timeout", arg);
         break;
+    case 'k':
+        cli.insecure = 1;
+        break;
     default:
         parse_agent_option(opt, arg);
         break;
@@ -694,10 +704,11 @@ static void parse_args(int argc, char **argv)
         {"max-sockets", required_argument, 0, OPT_MAX_SOCKETS},
         {"max-free-sockets", required_argument, 0, OPT_MAX_FREE},
         {"free-socket-timeout", required_argument, 0, OPT_FREE_TIMEOUT},
+        CLI_TLS_CLIENT_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "X:H:d:u:o:i", opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "X:H:d:u:o:ik", opts, NULL)) != -1)
         if (!cli_common_option(&cli, opt, optarg))
             parse_option(opt, optarg);
     if (optind != argc - 1)
@@ -746,10 +757,7 @@ static void options_from_url(void)
     const char *why;
     if (http_url_parse(cfg.url, &u, &why) < 0)
         cli_usage_error(&cli, "bad URL '%s': %s", cfg.url, why);
-    if (slice_eq_nocase(u.scheme, "https")) {
-        trace_error("%s: this build has no TLS (https:// comes in a later version)", cfg.url);
-        exit(EXIT_USAGE);
-    }
+    cfg.agent.tls = cli_tls_client(&cli, slice_eq_nocase(u.scheme, "https"));
     if (u.host.len >= sizeof run.host)
         cli_usage_error(&cli, "bad URL '%s': the host name is too long", cfg.url);
     memcpy(run.host, u.host.ptr, u.host.len);
@@ -836,6 +844,7 @@ static void cleanup(void)
         free(cfg.removed[i]);
     free((char *)cfg.target);
     free(run.auth);
+    tls_ctx_free(cfg.agent.tls);
     buf_free(&cfg.data);
     buf_free(&run.body);
 }

@@ -42,6 +42,7 @@
 #include "http_server.h"
 #include "loop.h"
 #include "sse.h"
+#include "tls.h"
 #include "trace.h"
 #include "ws_conn.h"
 #include "ws_upgrade.h"
@@ -72,6 +73,7 @@ static const char usage[] =
     "      --long-limit MS     answer a long poll held this long with 204 (default 30000)\n"
     "      --sse-drop-after N  end each event stream after N live events, so that the\n"
     "                          browser reconnects with Last-Event-ID (default 0 = never)\n"
+    CLI_TLS_SERVER_HELP
     "  -v, --verbose           trace events and print each request and response head\n"
     "  -x, --hex               also hexdump the bytes\n"
     "  -q, --quiet             print nothing but the ready line and errors\n"
@@ -698,6 +700,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {"interval", required_argument, 0, OPT_INTERVAL},
         {"long-limit", required_argument, 0, OPT_LONG_LIMIT},
         {"sse-drop-after", required_argument, 0, OPT_SSE_DROP_AFTER},
+        CLI_TLS_SERVER_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
@@ -711,6 +714,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
     if (cfg.long_limit_ms == 0)
         cli_usage_error(c, "--long-limit: at least 1 ms");
     cli_finish(c);
+    srv.tcp.tls = cli_tls_server(c);
     srv.trace_heads = c->verbose;
 }
 
@@ -741,5 +745,6 @@ int main(int argc, char **argv)
     server_ready(&srv.tcp, c.prog);
     int rc = loop_run(push.loop);
     loop_free(push.loop);
+    tls_ctx_free(srv.tcp.tls);
     return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

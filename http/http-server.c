@@ -6,6 +6,7 @@
  *
  *   ./bin/http-server -v                then: curl -v http://127.0.0.1:8000/
  *   ./bin/http-server --static docs     serves the files under docs/
+ *   ./bin/http-server --tls-cert cert.pem --tls-key key.pem     the same over https (docs/tls.md)
  *
  * With -v each request is printed exactly as parsed ("< " lines) and each response head as
  * sent ("> " lines), beside the events: connection, request, close.
@@ -19,6 +20,7 @@
 #include "http_server.h"
 #include "http_static.h"
 #include "loop.h"
+#include "tls.h"
 #include "trace.h"
 
 static const char usage[] =
@@ -39,6 +41,7 @@ static const char usage[] =
     "      --max-body N            larger request bodies get 413 (default 1M)\n"
     "      --max-connections N     stop accepting at N open connections (default 0 = none)\n"
     "      --keepalive             TCP keep-alive probes on each connection (SO_KEEPALIVE)\n"
+    CLI_TLS_SERVER_HELP
     "  -v, --verbose               trace events and print each request and response head\n"
     "  -x, --hex                   also hexdump the bytes\n"
     "  -q, --quiet                 print nothing but the ready line and errors\n"
@@ -131,6 +134,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {"max-body", required_argument, 0, OPT_MAX_BODY},
         {"max-connections", required_argument, 0, OPT_MAX_CONN},
         {"keepalive", no_argument, 0, OPT_KEEPALIVE},
+        CLI_TLS_SERVER_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
@@ -143,6 +147,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         cli_usage_error(c, "--static %s: %s", static_dir, strerror(errno));
     cli_finish(c);
     srv.trace_heads = c->verbose;
+    srv.tcp.tls = cli_tls_server(c);
 }
 
 int main(int argc, char **argv)
@@ -168,5 +173,6 @@ int main(int argc, char **argv)
     server_ready(&srv.tcp, c.prog);
     int rc = loop_run(loop);
     loop_free(loop);
+    tls_ctx_free(srv.tcp.tls);
     return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -817,6 +817,8 @@ static void conn_open(struct http_origin *o, struct http_client_request *req)
         req_finish(req, EHOSTUNREACH, err);
         return;
     }
+    if (o->agent->opts.tls)
+        stream_start_tls_client(s, o->agent->opts.tls, o->host);
     struct http_conn *c = xcalloc(1, sizeof *c);
     c->s = s;
     c->origin = o;
@@ -937,10 +939,12 @@ static void conn_lost(struct http_conn *c, int err, const char *message, int may
 static void lost_message(const struct http_conn *c, int err, char out[HTTP_CLIENT_ERR_LEN])
 {
     const char *name = c->origin ? c->origin->name : c->s->peer;
+    /* The stream's own error may say more than errno can (what TLS found wrong). */
+    const char *why = err && err == c->s->error ? stream_error_text(c->s) : strerror(err);
     if (!c->connected)
-        snprintf(out, HTTP_CLIENT_ERR_LEN, "connect %s: %s", name, strerror(err));
+        snprintf(out, HTTP_CLIENT_ERR_LEN, "connect %s: %s", name, why);
     else if (err)
-        snprintf(out, HTTP_CLIENT_ERR_LEN, "%s: %s", name, strerror(err));
+        snprintf(out, HTTP_CLIENT_ERR_LEN, "%s: %s", name, why);
     else if (c->req->response_started)
         snprintf(out, HTTP_CLIENT_ERR_LEN, "%s: connection closed before the end of the response",
                  name);

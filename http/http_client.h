@@ -76,6 +76,7 @@
 
 struct http_agent;
 struct http_client_request;
+struct tls_ctx;
 
 /* ---- The agent ---- */
 
@@ -85,6 +86,8 @@ struct http_agent_options {
     size_t max_sockets;              /* connections per origin at once; 0 = no limit */
     size_t max_free_sockets;         /* idle connections kept per origin */
     uint64_t free_socket_timeout_ms; /* close an idle pooled connection after this long */
+    struct tls_ctx *tls;             /* set: every connection speaks TLS (Node's https.Agent),
+                                        checked against the request's host (tls.h) */
 };
 
 /* What an agent has done, so that a program can show the pool at work. */

@@ -39,6 +39,7 @@
 #include "cli.h"
 #include "http_server.h"
 #include "loop.h"
+#include "tls.h"
 #include "trace.h"
 #include "ws_conn.h"
 #include "ws_frame.h"
@@ -69,6 +70,7 @@ static const char usage[] =
     "      --ping MS           ping a member silent for MS; drop one silent for 2*MS\n"
     "                          (default 0 = no heartbeat)\n"
     "      --keepalive         TCP keep-alive probes on each connection (SO_KEEPALIVE)\n"
+    CLI_TLS_SERVER_HELP
     "  -v, --verbose           trace events, HTTP heads, and each frame members send\n"
     "  -x, --hex               also hexdump the bytes\n"
     "  -q, --quiet             print nothing but the ready line and errors\n"
@@ -464,6 +466,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {"max-queued", required_argument, 0, OPT_MAX_QUEUED},
         {"ping", required_argument, 0, OPT_PING},
         {"keepalive", no_argument, 0, OPT_KEEPALIVE},
+        CLI_TLS_SERVER_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
@@ -475,6 +478,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
     if (cfg.max_message == 0)
         cli_usage_error(c, "--max-message: must be at least 1");
     cli_finish(c);
+    srv.tcp.tls = cli_tls_server(c);
     srv.trace_heads = c->verbose;
 }
 
@@ -502,5 +506,6 @@ int main(int argc, char **argv)
     server_ready(&srv.tcp, c.prog);
     int rc = loop_run(loop);
     loop_free(loop);
+    tls_ctx_free(srv.tcp.tls);
     return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -5,6 +5,7 @@
  *   ./bin/ws-client -v ws://127.0.0.1:8888/                        every frame, field by field
  *   ./bin/ws-client --execute hello ws://127.0.0.1:8888/           send, print the reply, close
  *   ./bin/ws-client --legacy ws://127.0.0.1:8888/                  the 2010 handshake (hixie-76)
+ *   ./bin/ws-client --cacert ca.pem wss://localhost:8443/            over TLS (docs/tls.md)
  *
  * What it shows, in the order it happens:
  *  1. The opening handshake (RFC 6455, section 4.1) is an HTTP/1.1 GET with a random 16-byte
@@ -42,6 +43,7 @@
 #include "http_parser.h"
 #include "loop.h"
 #include "stream.h"
+#include "tls.h"
 #include "trace.h"
 #include "utf8.h"
 #include "ws_conn.h"
@@ -55,7 +57,7 @@
 #define MAX_SHOWN_BODY 1024     /* a refusal's body, shown when it is this short */
 
 static const char usage[] =
-    "Usage: ws-client [options] ws://HOST[:PORT][/PATH]\n"
+    "Usage: ws-client [options] ws://HOST[:PORT][/PATH]   (or wss:// for TLS)\n"
     "A WebSocket client like wscat: each line of stdin is sent as a text message, each\n"
     "message received is printed on stdout, one per line.\n"
     "\n"
@@ -72,6 +74,9 @@ static const char usage[] =
     "      --legacy            speak the old draft's handshake and framing (hixie-76)\n"
     "      --max-message N     fail a larger incoming message with 1009 (default 16M)\n"
     "      --loop epoll|poll   event loop backend (default epoll)\n"
+    "      --cacert FILE       wss://: trust these PEM CA certificates, not the system's\n"
+    "      --insecure          wss://: do not verify the server's certificate (warns)\n"
+    "      --keylog FILE       append TLS secrets for Wireshark (also $SSLKEYLOGFILE)\n"
     "  -v, --verbose           trace events, both handshake heads, and every frame in and\n"
     "                          out, field by field (\"| \" lines)\n"
     "  -x, --hex               also hexdump the bytes\n"
@@ -110,6 +115,8 @@ struct settings {
     int ping;         /* send a ping when the connection opens */
     uint64_t ping_ms; /* ... and then every ping_ms; 0 = once */
     int legacy;       /* hixie-76 */
+    int secure;       /* wss:// */
+    struct tls_ctx *tls;
     size_t max_message;
 };
 
@@ -235,13 +242,10 @@ static int starts_with(const char *s, const char *prefix)
  * address keeps its brackets in the Host header and loses them for connecting. */
 static void parse_url(struct cli *c, const char *url)
 {
-    if (starts_with(url, "wss://")) {
-        fprintf(stderr, "%s: %s: this build has no TLS (wss:// is a later issue)\n", c->prog, url);
-        exit(EXIT_USAGE);
-    }
-    if (!starts_with(url, "ws://"))
-        cli_usage_error(c, "'%s': the URL must start with ws://", url);
-    const char *auth = url + strlen("ws://");
+    cfg.secure = starts_with(url, "wss://");
+    if (!cfg.secure && !starts_with(url, "ws://"))
+        cli_usage_error(c, "'%s': the URL must start with ws:// or wss://", url);
+    const char *auth = url + strlen(cfg.secure ? "wss://" : "ws://");
     size_t alen = strcspn(auth, "/?#");
     const char *rest = auth + alen;
     if (strchr(rest, '#'))
@@ -269,7 +273,7 @@ static void parse_url(struct cli *c, const char *url)
         cli_usage_error(c, "'%s': no host", url);
     memcpy(cfg.host, host, hlen);
     cfg.host[hlen] = '\0';
-    cfg.port = port ? (int)cli_number(c, "the URL's port", port, 1, 65535) : 80;
+    cfg.port = port ? (int)cli_number(c, "the URL's port", port, 1, 65535) : cfg.secure ? 443 : 80;
 
     if (strlen(rest) + 2 > sizeof cfg.path)
         cli_usage_error(c, "the URL's path is too long");
@@ -443,7 +447,8 @@ static const char *check_hixie76(const struct http_response *r, const unsigned c
 {
     unsigned char want[WS_HIXIE76_ANSWER_SIZE];
     char location[sizeof cfg.authority + sizeof cfg.path + 8];
-    snprintf(location, sizeof location, "ws://%s%s", cfg.authority, cfg.path);
+    snprintf(location, sizeof location, "%s://%s%s", cfg.secure ? "wss" : "ws", cfg.authority,
+             cfg.path);
     if (!has_token(r, "upgrade", "websocket") || !has_token(r, "connection", "upgrade"))
         return "the 101 has no Upgrade: WebSocket and Connection: Upgrade";
     if (!field_is(r, "sec-websocket-origin", cfg.origin))
@@ -844,9 +849,9 @@ static void on_connect(struct stream *s)
 static void on_error(struct stream *s, int err)
 {
     if (client.connected)
-        give_up("%s: %s", s->peer, strerror(err));
+        give_up("%s: %s", s->peer, stream_error_text(s));
     else
-        give_up("connect %s:%d: %s", cfg.host, cfg.port, strerror(err));
+        give_up("connect %s:%d: %s", cfg.host, cfg.port, stream_error_text(s));
 }
 
 /* The stream closed before the handshake finished (once it has, ws_conn's on_close takes
@@ -957,7 +962,7 @@ static void finish_settings(struct cli *c)
     if (cfg.legacy && cfg.ping)
         cli_usage_error(c, "--ping: the old draft has no ping frames");
     if (cfg.legacy && !cfg.origin) { /* draft 76 requires one; a page's would be http:// */
-        snprintf(origin, sizeof origin, "http://%s", cfg.authority);
+        snprintf(origin, sizeof origin, "%s://%s", cfg.secure ? "https" : "http", cfg.authority);
         cfg.origin = origin;
     }
     if (cfg.max_message == 0)
@@ -979,6 +984,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {"ping", optional_argument, 0, OPT_PING},
         {"legacy", no_argument, 0, OPT_LEGACY},
         {"max-message", required_argument, 0, OPT_MAX_MESSAGE},
+        CLI_TLS_CLIENT_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
@@ -993,6 +999,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
     parse_url(c, argv[optind]);
     finish_settings(c);
     cli_finish(c);
+    cfg.tls = cli_tls_client(c, cfg.secure);
 }
 
 static int start(struct client *cl)
@@ -1003,6 +1010,8 @@ static int start(struct client *cl)
         trace_error("%s", err);
         return -1;
     }
+    if (cfg.tls)
+        stream_start_tls_client(s, cfg.tls, cfg.host);
     s->on_connect = on_connect;
     s->on_data = on_handshake_data;
     s->on_error = on_error;
@@ -1037,5 +1046,6 @@ int main(int argc, char **argv)
         give_up("event loop: %s", strerror(errno));
     input_close(&client.in);
     loop_free(client.loop);
+    tls_ctx_free(cfg.tls);
     return client.failed ? EXIT_RUNTIME : EXIT_OK;
 }

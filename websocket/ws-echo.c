@@ -34,6 +34,7 @@
 #include "loop.h"
 #include "server.h"
 #include "stream.h"
+#include "tls.h"
 #include "trace.h"
 #include "utf8.h"
 #include "ws_conn.h"
@@ -68,6 +69,7 @@ static const char usage[] =
     "      --headers-timeout MS drop a client whose handshake is not in after MS (default 10000)\n"
     "      --keepalive          turn on TCP keep-alive probes (SO_KEEPALIVE)\n"
     "      --max-connections N  stop accepting at N open connections (default 0 = no limit)\n"
+    CLI_TLS_SERVER_HELP
     "  -v, --verbose            trace events on stderr, and dissect every frame (\"| \" lines)\n"
     "  -x, --hex                also hexdump the bytes in and out\n"
     "  -q, --quiet              print nothing but the ready line and errors\n"
@@ -555,6 +557,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {"headers-timeout", required_argument, 0, OPT_HEADERS_TIMEOUT},
         {"keepalive", no_argument, 0, OPT_KEEPALIVE},
         {"max-connections", required_argument, 0, OPT_MAX_CONN},
+        CLI_TLS_SERVER_OPTIONS,
         {0, 0, 0, 0},
     };
     int opt;
@@ -573,6 +576,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
     if (cfg.headers_timeout_ms == 0)
         cli_usage_error(c, "--headers-timeout: must be at least 1 ms");
     cli_finish(c);
+    srv.tls = cli_tls_server(c);
 }
 
 int main(int argc, char **argv)
@@ -597,5 +601,6 @@ int main(int argc, char **argv)
     int rc = loop_run(loop);
     server_close(&srv);
     loop_free(loop);
+    tls_ctx_free(srv.tls);
     return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -11,7 +11,7 @@ const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { test, run, spawnProgram, unusedPort, hasIPv6, sleep, assert } = require('../lib/harness');
+const { test, run, spawnProgram, unusedPort, hasIPv6, sleep, assert, tlsBuild } = require('../lib/harness');
 
 const servers = new Set();
 
@@ -547,9 +547,14 @@ test('usage errors exit 2: no URL, bad URL, https', async () => {
     r = await run('http-client', ['ftp://127.0.0.1/']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unsupported scheme/);
-    r = await run('http-client', ['https://127.0.0.1/']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /this build has no TLS/);
+    r = await run('http-client', [`https://127.0.0.1:${await unusedPort()}/`]);
+    if (tlsBuild) { // tls.js has the https tests
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /Connection refused/);
+    } else {
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /this build has no TLS/);
+    }
 });
 
 serverTest('-v shows the request head with "> " and the response head with "< "', async () => {

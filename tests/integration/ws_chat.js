@@ -273,7 +273,7 @@ chatTest('GET / serves the chat page; other paths 404; other methods 405', async
     const html = page.body.toString();
     assert.match(html, /<input id="content"/);
     assert.match(html, /<button id="send"/);
-    assert.match(html, /new WebSocket\('ws:\/\/' \+ location\.host \+ '\/'\)/);
+    assert.match(html, /new WebSocket\(\(location\.protocol === 'https:' \? 'wss:\/\/' : 'ws:\/\/'\) \+ location\.host \+ '\/'\)/);
     const head = await httpGet(server, '/', 'HEAD');
     assert.equal(head.status, 200);
     assert.equal(Number(head.headers['content-length']), page.body.length);

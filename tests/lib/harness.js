@@ -47,7 +47,8 @@
  *   spawnCommand(cmd, args, opts), run(prog, args, opts), runCommand(cmd, args, opts)
  *   tcpConnect(port, host, opts), udpSocket(opts), unusedPort(host), hasIPv6()
  *   launchChromium(opts), sleep(ms), waitFor(fn, ms, what), withTimeout(promise, ms, message)
- *   repoRoot, variant ('default' | 'san'), timeoutScale
+ *   repoRoot, variant ('default' | 'san' | 'notls' | 'san-notls'), timeoutScale,
+ *   tlsBuild (false when make built without OpenSSL: WIRELAB_TLS=0)
  */
 
 const childProcess = require('node:child_process');
@@ -59,7 +60,8 @@ const assert = require('node:assert/strict');
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const variant = process.env.WIRELAB_VARIANT || 'default';
-const timeoutScale = Number(process.env.WIRELAB_TIMEOUT_SCALE) || (variant === 'san' ? 3 : 1);
+const timeoutScale = Number(process.env.WIRELAB_TIMEOUT_SCALE) || (variant.startsWith('san') ? 3 : 1);
+const tlsBuild = process.env.WIRELAB_TLS !== '0';
 
 const DEFAULT_TEST_MS = 15000;
 const DEFAULT_READY_MS = 5000;
@@ -963,6 +965,7 @@ process.on('uncaughtException', onUncaught);
 process.on('unhandledRejection', onUncaught);
 
 module.exports = {
+    tlsBuild,
     // tests
     test, skip, log, assert,
     // programs
