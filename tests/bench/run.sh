@@ -57,6 +57,9 @@ if [ -n "${BENCH:-}" ]; then
 else
     export BENCH_COMMAND="make bench"
 fi
+if [ -n "${BENCH_REPEAT:-}" ]; then
+    BENCH_COMMAND="BENCH_REPEAT=$BENCH_REPEAT $BENCH_COMMAND"
+fi
 
 # record SECTION: replaces the section's fragment in docs/performance.md.
 record() {
