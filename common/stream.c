@@ -647,12 +647,12 @@ void stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *
     s->tls = tls_conn_new(ctx, host);
     if (s->fd < 0 || (s->state & ST_CLOSED))
         return;
-    if (s->state & (ST_CONNECTING | ST_CONNECT_DUE)) {
-        /* connected() starts the handshake; until then, the same events through on_tls_io. */
-        loop_watch(s->loop, s->fd, loop_watching(s->loop, s->fd), on_tls_io, s);
-        return;
-    }
-    tls_begin(s); /* an open connection: TLS from here on (on_connect follows the handshake) */
+    /* The same events as before, through on_tls_io from now on. */
+    loop_watch(s->loop, s->fd, loop_watching(s->loop, s->fd), on_tls_io, s);
+    /* Still connecting: connected() starts the handshake. An open connection: TLS from here
+     * on (on_connect follows the handshake). */
+    if (!(s->state & (ST_CONNECTING | ST_CONNECT_DUE)))
+        tls_begin(s);
 }
 
 int stream_is_tls(const struct stream *s)
