@@ -374,7 +374,7 @@ static void accept_hixie76(struct stream *s, const struct http_request *req, con
                            struct slice origin)
 {
     struct buf out = BUF_INIT;
-    if (ws_upgrade_hixie76_response(req, (const unsigned char *)key3, &out) < 0) {
+    if (ws_upgrade_hixie76_response(req, (const unsigned char *)key3, stream_is_tls(s), &out) < 0) {
         buf_free(&out);
         respond_error(s, 400, "Sec-WebSocket-Key1/Key2: a number that its spaces do not divide");
         return;

@@ -176,7 +176,8 @@ void ws_upgrade_error_response(const struct ws_upgrade *up, struct buf *out)
 }
 
 int ws_upgrade_hixie76_response(const struct http_request *req,
-                                const unsigned char key3[WS_HIXIE76_KEY3_SIZE], struct buf *out)
+                                const unsigned char key3[WS_HIXIE76_KEY3_SIZE], int secure,
+                                struct buf *out)
 {
     char key1[256], key2[256], host[256], origin[256];
     unsigned char answer[WS_HIXIE76_ANSWER_SIZE];
@@ -192,8 +193,8 @@ int ws_upgrade_hixie76_response(const struct http_request *req,
                         "Upgrade: WebSocket\r\n"
                         "Connection: Upgrade\r\n");
     buf_printf(out, "Sec-WebSocket-Origin: %s\r\n", origin);
-    buf_printf(out, "Sec-WebSocket-Location: ws://%s%.*s\r\n\r\n", host, (int)req->target.len,
-               req->target.ptr);
+    buf_printf(out, "Sec-WebSocket-Location: %s://%s%.*s\r\n\r\n", secure ? "wss" : "ws", host,
+               (int)req->target.len, req->target.ptr);
     buf_append(out, answer, sizeof answer);
     return 0;
 }

@@ -67,9 +67,11 @@ void ws_upgrade_response(const struct ws_upgrade *up, struct buf *out);
 void ws_upgrade_error_response(const struct ws_upgrade *up, struct buf *out);
 
 /* Appends the old draft's 101 response: Sec-WebSocket-Origin, Sec-WebSocket-Location (built
- * from Host and the target; "ws://"), and the 16-byte MD5 answer as the body. Returns 0, or -1
- * if the keys are invalid (the connection should then be closed). */
+ * from Host and the target; "wss://" when secure, the connection being TLS, else "ws://"), and
+ * the 16-byte MD5 answer as the body. Returns 0, or -1 if the keys are invalid (the connection
+ * should then be closed). */
 int ws_upgrade_hixie76_response(const struct http_request *req,
-                                const unsigned char key3[WS_HIXIE76_KEY3_SIZE], struct buf *out);
+                                const unsigned char key3[WS_HIXIE76_KEY3_SIZE], int secure,
+                                struct buf *out);
 
 #endif

@@ -303,6 +303,15 @@ function tlsTests() {
         ws.close();
     });
 
+    test('ws-echo --legacy over wss: the old draft\'s Location says wss://', async () => {
+        const server = await startServer('ws-echo', ['--legacy', ...serverTls()]);
+        const r = await run('ws-client', ['--legacy', '--cacert', file('ca.pem'), '-v', '--execute', 'old and secure',
+                                          `wss://localhost:${server.port}/`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'old and secure\n');
+        assert.match(r.stderr, new RegExp(`Sec-WebSocket-Location: wss://localhost:${server.port}/`));
+    });
+
     test('ws-chat over wss: the page over https, two Node ws members chat', async () => {
         const server = await startServer('ws-chat', serverTls());
         const page = await httpsGet(`https://localhost:${server.port}/`);
