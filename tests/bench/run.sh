@@ -21,7 +21,7 @@
 # The exit status is 0 when every section ran, whether or not its targets were met: a missed
 # target is a finding, printed in the table, not a failure of the benchmark.
 
-SECTIONS="tcp udp http websocket"
+SECTIONS="tcp udp http websocket tls"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
