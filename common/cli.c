@@ -90,6 +90,7 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
         exit(EXIT_OK);
     case 'V':
         printf("%s (wirelab) %s\n", c->prog, WIRELAB_VERSION);
+        printf("TLS: %s\n", tls_available() ? tls_library_version() : "none (built without OpenSSL)");
         exit(EXIT_OK);
     case 'p':
         c->port = cli_port(c, "--port", arg);

@@ -80,7 +80,8 @@ struct cli {
 void cli_init(struct cli *c, const char *prog, int default_port, const char *usage);
 
 /* Handles opt if it is a shared option: returns 1 if handled, 0 if not. --help prints the
- * usage and exits 0; --version prints "prog wirelab X.Y.Z" and exits 0; a bad value exits 2. */
+ * usage and exits 0; --version prints "prog (wirelab) X.Y.Z" and a line naming the TLS library
+ * ("TLS: OpenSSL 3.0.13 ...", or "TLS: none ...") and exits 0; a bad value exits 2. */
 int cli_common_option(struct cli *c, int opt, const char *arg);
 
 /* After getopt: sets up the trace from -v/-x/-q. */

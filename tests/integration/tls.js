@@ -150,6 +150,10 @@ function noTlsTests() {
         assert.equal(r.code, 2);
         assert.match(r.stderr, NO_TLS);
     });
+    test('--version says the build has no TLS', async () => {
+        const r = await run('ws-chat', ['--version']);
+        assert.match(r.stdout, /^ws-chat \(wirelab\) .*\nTLS: none \(built without OpenSSL\)\n$/);
+    });
     test('the help still lists the TLS options', async () => {
         const r = await run('http-server', ['--help']);
         assert.match(r.stdout, /--tls-cert FILE/);
@@ -352,6 +356,11 @@ function tlsTests() {
         const ws = await wsOpen(`wss://localhost:${server.port}/clock/ws`);
         await waitFor(() => ws.messages.length > 0, 5000, 'a clock message');
         ws.close();
+    });
+
+    test('--version names the TLS library', async () => {
+        const r = await run('http-server', ['--version']);
+        assert.match(r.stdout, /^http-server \(wirelab\) .*\nTLS: OpenSSL \d/);
     });
 
     test('bad TLS options are usage errors (exit 2)', async () => {
