@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http_server.h" /* http_date_now */
+
 /* The value of a header as a NUL-terminated copy (cut at cap - 1 bytes), or NULL. */
 static const char *header_text(const struct http_request *req, const char *name, char *out,
                                size_t cap)
@@ -171,8 +173,9 @@ void ws_upgrade_error_response(const struct ws_upgrade *up, struct buf *out)
     if (up->status == 426)
         buf_append_str(out, "Sec-WebSocket-Version: 13\r\n");
     buf_printf(out,
-               "Content-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-               strlen(up->reason) + 1, up->reason);
+               "Content-Type: text/plain\r\nContent-Length: %zu\r\nDate: %s\r\n"
+               "Connection: close\r\n\r\n%s\n",
+               strlen(up->reason) + 1, http_date_now(), up->reason);
 }
 
 int ws_upgrade_hixie76_response(const struct http_request *req,
