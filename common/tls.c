@@ -33,6 +33,7 @@ struct tls_ctx {
 struct tls_conn {
     SSL *ssl;
     int client;
+    int insecure; /* a client that does not check the certificate */
     char error[TLS_ERR_LEN];
 };
 
@@ -216,6 +217,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, const char *host)
     if (!t->ssl)
         abort(); /* out of memory */
     t->client = ctx->client;
+    t->insecure = ctx->insecure;
     if (ctx->client)
         client_setup(t, ctx, host);
     else
@@ -255,19 +257,24 @@ void tls_conn_describe(const struct tls_conn *t, char *out, size_t cap)
  * else OpenSSL's reason, else the system's. */
 static void set_error(struct tls_conn *t, const char *during, int ssl_err)
 {
+    int sys = errno;
     if (t->error[0]) {
         ERR_clear_error();
         return;
     }
-    long verify = SSL_get_verify_result(t->ssl);
+    /* The certificate's verdict explains a client's failed handshake; once the handshake is
+     * done (or when nothing was checked) it has nothing to say about a later failure. */
+    long verify = X509_V_OK;
+    if (t->client && !t->insecure && !SSL_is_init_finished(t->ssl))
+        verify = SSL_get_verify_result(t->ssl);
     unsigned long e = ERR_peek_last_error();
     const char *why;
     if (verify != X509_V_OK)
         why = X509_verify_cert_error_string(verify);
     else if (e)
         why = ERR_reason_error_string(e);
-    else if (ssl_err == SSL_ERROR_SYSCALL && errno)
-        why = strerror(errno);
+    else if (ssl_err == SSL_ERROR_SYSCALL && sys)
+        why = strerror(sys);
     else
         why = "the connection closed";
     if (verify != X509_V_OK)
