@@ -7,7 +7,8 @@
  *
  * What it proves:
  *   - http-server --tls-cert/--tls-key serves https that curl --cacert and Node's https trust;
- *     http-client verifies Node's https server against --cacert, reuses kept-alive TLS
+ *     http-client verifies Node's https server against --cacert, sends SNI for a name and none
+ *     for an address, reuses kept-alive TLS
  *     connections, and refuses a server whose certificate names another host, or is signed by
  *     a CA it does not trust (exit 1, one line saying why); --insecure connects, with a warning;
  *   - ws-echo and ws-chat serve wss to Node's ws; ws-client speaks wss to Node's ws server;
@@ -213,6 +214,25 @@ function tlsTests() {
                                           '-o', file('echoed.bin'), `https://127.0.0.1:${port}/`]);
             assert.equal(r.code, 0, r.stderr);
             assert.ok(fs.readFileSync(file('echoed.bin')).equals(body), 'the echo is the body');
+        } finally {
+            server.closeAllConnections();
+            server.close();
+        }
+    });
+
+    test('http-client sends SNI for a name, none for an address (RFC 6066)', async () => {
+        const names = [];
+        const server = await nodeHttpsServer((req, res) => {
+            names.push(req.socket.servername);
+            res.end('ok');
+        });
+        try {
+            const port = server.address().port;
+            for (const host of ['localhost', '127.0.0.1']) {
+                const r = await run('http-client', ['--cacert', file('ca.pem'), `https://${host}:${port}/`]);
+                assert.equal(r.code, 0, r.stderr);
+            }
+            assert.deepEqual(names, ['localhost', false]);
         } finally {
             server.closeAllConnections();
             server.close();
