@@ -181,6 +181,15 @@ static size_t call_data(struct stream *s, const char *data, size_t len)
     return used > len ? len : used;
 }
 
+/* Unconsumed input past max_input means the protocol above cannot find the end of a
+ * message: an error. Not while the application has paused the stream, though: then it stopped
+ * on purpose (back-pressure), and reading has stopped too, so the input cannot grow. */
+static void check_input_limit(struct stream *s)
+{
+    if (buf_len(&s->in) > s->max_input && !(s->state & ST_PAUSED))
+        fail(s, EMSGSIZE);
+}
+
 /* Hands the buffered input to on_data and keeps what it leaves. */
 static void deliver_buffered(struct stream *s)
 {
@@ -189,8 +198,7 @@ static void deliver_buffered(struct stream *s)
     if (s->state & ST_CLOSED)
         return;
     buf_consume(&s->in, used);
-    if (buf_len(&s->in) > s->max_input)
-        fail(s, EMSGSIZE);
+    check_input_limit(s);
 }
 
 /* Hands bytes just read into the scratch buffer to on_data; keeps the rest. */
@@ -201,8 +209,7 @@ static void deliver_scratch(struct stream *s, size_t n)
         return;
     if (used < n)
         buf_append(&s->in, scratch + used, n - used);
-    if (buf_len(&s->in) > s->max_input)
-        fail(s, EMSGSIZE);
+    check_input_limit(s);
 }
 
 static void call_event(struct stream *s, stream_event_fn *fn)
