@@ -708,7 +708,7 @@ static void parse_args(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "X:H:d:u:o:ik", opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "X:H:d:u:o:ik", opts, NULL)) != -1)
         if (!cli_common_option(&cli, opt, optarg))
             parse_option(opt, optarg);
     if (optind != argc - 1)
@@ -764,6 +764,7 @@ static void options_from_url(void)
     run.host[u.host.len] = '\0';
     run.opts.host = run.host;
     run.opts.port = u.port;
+    run.opts.default_port = slice_eq_nocase(u.scheme, "https") ? 443 : 80;
     if (!cfg.target) {
         struct buf t = BUF_INIT;
         http_url_target(&u, &t);

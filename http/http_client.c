@@ -259,7 +259,7 @@ static void format_fields(struct buf *out, const struct http_client_options *o, 
     buf_printf(out, "%s %s HTTP/1.1\r\n", method_of(o), path_of(o));
     if (!has_header(o, "host")) {
         char authority[NET_ADDR_LEN + 256];
-        if (port_of(o) == 80)
+        if (port_of(o) == (o->default_port ? o->default_port : 80))
             snprintf(authority, sizeof authority, strchr(o->host, ':') ? "[%s]" : "%s", o->host);
         else
             format_authority(authority, sizeof authority, o->host, port_of(o));

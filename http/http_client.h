@@ -123,6 +123,7 @@ struct http_client_header {
 struct http_client_options {
     const char *host;   /* name or address; an IPv6 literal without brackets: "::1" */
     int port;           /* 0 means 80 */
+    int default_port;   /* the scheme's port, left out of Host: 443 for https; 0 means 80 */
     const char *method; /* NULL means "GET"; case-sensitive, as RFC 9110 says */
     const char *path;   /* the request target, NULL means "/": "/a?b=1", or "host:443" for
                            CONNECT */

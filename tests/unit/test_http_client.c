@@ -204,6 +204,13 @@ static void test_heads(void)
     check_head("IPv6 Host, port 80", &o, 0, HTTP_CLIENT_NO_BODY, 0,
                "GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n");
 
+    o = (struct http_client_options){.host = "example.com", .port = 443, .default_port = 443};
+    check_head("https: port 443 left out of Host", &o, 0, HTTP_CLIENT_NO_BODY, 0,
+               "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
+    o.port = 80;
+    check_head("https on port 80: in Host", &o, 0, HTTP_CLIENT_NO_BODY, 0,
+               "GET / HTTP/1.1\r\nHost: example.com:80\r\nConnection: close\r\n\r\n");
+
     static const struct http_client_header h[] = {{"Content-Type", "text/plain"}, {"X-Trace", "1"}};
     o = (struct http_client_options){.host = "h",
                                      .method = "POST",
