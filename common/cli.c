@@ -126,6 +126,12 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
     }
 }
 
+char **cli_argv(char **argv)
+{
+    argv[0] = (char *)trace_cfg.prog;
+    return argv;
+}
+
 void cli_finish(struct cli *c)
 {
     trace_init(c->prog, c->verbose, c->hex, c->quiet);

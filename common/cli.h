@@ -84,6 +84,11 @@ void cli_init(struct cli *c, const char *prog, int default_port, const char *usa
  * ("TLS: OpenSSL 3.0.13 ...", or "TLS: none ...") and exits 0; a bad value exits 2. */
 int cli_common_option(struct cli *c, int opt, const char *arg);
 
+/* Returns argv with argv[0] set to the program's short name (from cli_init), so that
+ * getopt's own messages read "tcp-server: unrecognized option" whatever path ran us:
+ *   getopt_long(argc, cli_argv(argv), ...) */
+char **cli_argv(char **argv);
+
 /* After getopt: sets up the trace from -v/-x/-q. */
 void cli_finish(struct cli *c);
 

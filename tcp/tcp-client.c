@@ -370,7 +370,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt, sources = 0;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "m:f:i", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "m:f:i", opts, NULL)) != -1) {
         if (cli_common_option(c, opt, optarg))
             continue;
         switch (opt) {

@@ -387,7 +387,7 @@ static void parse_encode_args(int argc, char **argv, struct frame_spec *f)
     struct encode_args a = {NULL, NULL, -1};
     int opt;
     optind = 1; /* a second getopt pass, over the arguments after "encode" */
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, cli_argv(argv), "+h", opts, NULL)) != -1)
         encode_option(opt, optarg, f, &a);
     if (optind < argc)
         cli_usage_error(&cli, "encode: unexpected argument '%s'", argv[optind]);
@@ -523,7 +523,7 @@ int main(int argc, char **argv)
     int opt;
     cli_init(&cli, "ws-frame", 0, usage);
     /* "+": stop at the command, whose own options come after it. */
-    while ((opt = getopt_long(argc, argv, "+" CLI_COMMON_SHORT, opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, cli_argv(argv), "+" CLI_COMMON_SHORT, opts, NULL)) != -1)
         cli_common_option(&cli, opt, optarg);
     cli_finish(&cli);
     if (optind >= argc)
