@@ -159,10 +159,41 @@ if [ -x "$BIN/http-push" ] && have curl; then
     pause
 fi
 
+# TLS needs a build with OpenSSL: a server given a certificate that does not exist says which.
+tls_build() {
+    ! "$BIN/http-server" -p 0 --tls-cert /nonexistent --tls-key /nonexistent 2>&1 | grep -q 'no TLS'
+}
+
+if have openssl && have curl && tls_build; then
+    say "6. TLS (docs/tls.md): the same hello world over https, with a CA made for the tour"
+    show "openssl req -x509 ... -out ca.pem; openssl x509 -req ... -out cert.pem   # a test CA signs a certificate for localhost"
+    ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$WORK/ext.cnf"
+    openssl req -x509 $ec -keyout "$WORK/ca.key" -out "$WORK/ca.pem" -days 1 -subj '/CN=demo CA' 2>/dev/null &&
+        openssl req $ec -keyout "$WORK/key.pem" -out "$WORK/server.csr" -subj '/CN=localhost' 2>/dev/null &&
+        openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
+            -days 1 -out "$WORK/cert.pem" -extfile "$WORK/ext.cnf" 2>/dev/null
+    start https "$BIN/http-server" -v --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" --keylog "$WORK/keys.log"
+    show "curl -sv --cacert ca.pem https://localhost:$PORT/"
+    curl -sv --cacert "$WORK/ca.pem" "https://localhost:$PORT/" 2>&1 |
+        grep -E '^\* TLSv1\.3 \((IN|OUT)\)|^\* SSL connection|^\*  (subject|issuer|SSL certificate)|^hello'
+    echo
+    show "http-client https://localhost:$PORT/      # without --cacert: no CA we trust signed it"
+    "$BIN/http-client" "https://localhost:$PORT/"
+    show "curl -s http://localhost:$PORT/             # plain HTTP to the TLS port: that connection is dropped"
+    curl -s "http://localhost:$PORT/" || true
+    show "cut -c1-72 keys.log | head -n 2          # --keylog: what Wireshark needs to decrypt a capture"
+    cut -c1-72 "$WORK/keys.log" | head -n 2
+    stop https
+    note "${D}-- what https traced: the handshake, and the two refused connections:${N}"
+    grep -E 'secureConnection|error' "$WORK/https.err" | sed 's/^/   /'
+    pause
+fi
+
 say "The browser demos (start one, then open the URL it prints):"
 [ -x "$BIN/ws-echo" ] && note "  $BIN/ws-echo          then open http://127.0.0.1:8888/   (echo page)"
 [ -x "$BIN/ws-chat" ] && note "  $BIN/ws-chat          then open http://127.0.0.1:8000/ in two tabs   (chat room)"
 [ -x "$BIN/http-push" ] && note "  $BIN/http-push        then open http://127.0.0.1:7777/   (server push)"
 note "  $BIN/http-server --static docs   then open http://127.0.0.1:8000/"
 note ""
-note "Next: the chapters in docs/ (tcp.md, udp.md, http.md, websocket.md, push.md) and make check."
+note "Next: the chapters in docs/ (tcp.md, udp.md, http.md, websocket.md, push.md, tls.md) and make check."
