@@ -90,7 +90,8 @@ int cli_common_option(struct cli *c, int opt, const char *arg)
         exit(EXIT_OK);
     case 'V':
         printf("%s (wirelab) %s\n", c->prog, WIRELAB_VERSION);
-        printf("TLS: %s\n", tls_available() ? tls_library_version() : "none (built without OpenSSL)");
+        printf("TLS: %s\n",
+               tls_available() ? tls_library_version() : "none (built without OpenSSL)");
         exit(EXIT_OK);
     case 'p':
         c->port = cli_port(c, "--port", arg);
@@ -173,7 +174,9 @@ struct tls_ctx *cli_tls_client(const struct cli *c, int tls)
     if (!ctx)
         tls_refused(c, err);
     if (c->insecure)
-        fprintf(stderr, "%s: warning: --insecure: the server's certificate is not checked; "
-                        "anyone in the path can read and change this connection\n", c->prog);
+        fprintf(stderr,
+                "%s: warning: --insecure: the server's certificate is not checked; "
+                "anyone in the path can read and change this connection\n",
+                c->prog);
     return ctx;
 }
