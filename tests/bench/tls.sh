@@ -15,11 +15,18 @@
 # BENCH_REPEAT times, the servers taking turns; the tables show the median run and, for CPU,
 # the server's utime + stime over all runs divided by the requests wrk counted.
 #
+# Idle memory: tests/bench/node/tls-idle.js opens BENCH_TLS_IDLE (2000) TLS connections to a
+# freshly started server, one request and answer on each, and holds them; the server's VmRSS
+# before and while they are held, divided by their number, is its memory per idle TLS
+# connection (kernel socket memory is not in it). Each server's keep-alive timeout is raised
+# above the hold.
+#
 # Target (from the TLS issue): https keep-alive requests/s at least 2x Node's.
 #
 #   BENCH=tls make bench               this section alone
 #   BENCH_TLS_SECONDS=5                seconds per wrk run
 #   BENCH_TLS_LOADS="1 50 200 close"   which loads to run
+#   BENCH_TLS_IDLE=2000                idle connections for the memory figure (0: skip it)
 
 . "$(dirname "$0")/lib.sh"
 trap stop_all_servers EXIT
@@ -33,6 +40,8 @@ command -v openssl >/dev/null 2>&1 || bench_die "openssl not found (apt package 
 DURATION=${BENCH_TLS_SECONDS:-5}
 LOADS=${BENCH_TLS_LOADS:-"1 50 200 close"}
 CLOSE_CONNECTIONS=50
+IDLE_N=${BENCH_TLS_IDLE:-2000}
+IDLE_HOLD=4
 SERVERS="ours node"
 CERT=$BENCH_OUT/tls-cert.pem
 KEY=$BENCH_OUT/tls-key.pem
@@ -142,6 +151,57 @@ done
 # is the round trip through two processes on two cores, whoever the server is; the target is
 # judged where the servers' own work decides, at 50 and 200 connections, and the one-connection
 # ratio (and CPU per request there) is shown beside it.
+# ---- idle TLS connections ----
+
+vm_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# idle_run NAME: IDLE_N idle TLS connections to server NAME (started fresh); writes
+# "before=KiB after=KiB still_open=N" to NAME.idle.
+idle_run() {
+    port=$(server_port "$1")
+    pid=$(server_pid "$1")
+    run_load node "$BENCH_DIR/node/tls-idle.js" "$port" 10 0 >/dev/null ||
+        bench_die "tls-idle warm-up failed against $1"
+    sleep 0.5
+    before=$(vm_rss_kib "$pid")
+    out=$BENCH_OUT/tls-idle-$1.out
+    : >"$out"
+    run_load node "$BENCH_DIR/node/tls-idle.js" "$port" "$IDLE_N" "$IDLE_HOLD" >"$out" &
+    tool=$!
+    tries=0
+    while ! grep -q 'open and idle' "$out" && [ $tries -lt 600 ]; do
+        kill -0 "$tool" 2>/dev/null || break
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    sleep 1
+    after=$(vm_rss_kib "$pid")
+    wait "$tool" || bench_die "tls-idle failed against $1"
+    echo "before=$before after=$after $(grep still_open "$out")" >"$BENCH_OUT/$1.idle"
+}
+
+idle_row() {
+    f=$BENCH_OUT/$1.idle
+    printf '| %s | %.1f MiB | %.1f MiB | %.1f KiB | %s |' "$(label "$1")" \
+        "$(calc "$(col "$f" before) / 1024")" "$(calc "$(col "$f" after) / 1024")" \
+        "$(calc "($(col "$f" after) - $(col "$f" before)) / $IDLE_N")" "$(col "$f" still_open)"
+}
+
+if [ "$IDLE_N" -gt 0 ]; then
+    echo "tls: idle memory, $IDLE_N connections per server" >&2
+    stop_server ours
+    stop_server node
+    start_server ours "$WIRELAB_BIN/http-server" -q -p 0 --keep-alive-timeout 60000 --tls-cert "$CERT" --tls-key "$KEY"
+    idle_run ours
+    stop_server ours
+    start_server node node "$BENCH_DIR/node/https-hello.js" "$CERT" "$KEY" 0 60000
+    idle_run node
+    stop_server node
+    md "### Idle TLS connections: $IDLE_N, one request each, then held ${IDLE_HOLD} s" "" \
+       "| server | VmRSS before | VmRSS with them open | per connection | still open at the end |" \
+       "|---|---|---|---|---|" "$(idle_row ours)" "$(idle_row node)" ""
+fi
+
 md "Target: https keep-alive requests/s at least 2x Node's (ours over Node):"
 for load in $LOADS; do
     [ "$load" = close ] && continue
