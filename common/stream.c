@@ -673,10 +673,17 @@ static int tls_watch_mask(const struct stream *s, int mask)
         return mask;
     if (s->state & ST_TLS_HANDSHAKE)
         return (s->state & ST_TLS_HS_WRITE) ? LOOP_WRITE : LOOP_READ;
-    if (s->state & (ST_TLS_RD_WANTS_WR | ST_TLS_NOTIFY_WAIT))
+    /* A read that waits for writability must not be woken by readability, which stays ready
+     * and useless to it until then (and the same for a write): each asks for the other only. */
+    unsigned crossed = s->state & (ST_TLS_RD_WANTS_WR | ST_TLS_WR_WANTS_RD);
+    if (crossed == ST_TLS_RD_WANTS_WR)
+        mask = (mask & ~LOOP_READ) | LOOP_WRITE;
+    else if (crossed == ST_TLS_WR_WANTS_RD)
+        mask = (mask & ~LOOP_WRITE) | LOOP_READ;
+    else if (crossed)
+        mask = LOOP_READ | LOOP_WRITE;
+    if (s->state & ST_TLS_NOTIFY_WAIT)
         mask |= LOOP_WRITE;
-    if (s->state & ST_TLS_WR_WANTS_RD)
-        mask |= LOOP_READ;
     return mask;
 }
 
