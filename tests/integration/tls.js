@@ -315,6 +315,23 @@ function tlsTests() {
         assert.deepEqual([...ours].sort(), [...nodeLines].sort());
     });
 
+    test('clients log keys too: http-client --keylog, ws-client with SSLKEYLOGFILE', async () => {
+        const server = await startServer('ws-echo', serverTls());
+        const viaOption = file('client-keys.log');
+        let r = await run('http-client', ['--cacert', file('ca.pem'), '--keylog', viaOption,
+                                          `https://localhost:${server.port}/`]);
+        assert.equal(r.code, 0, r.stderr);
+        const viaEnv = file('env-keys.log');
+        r = await run('ws-client', ['--cacert', file('ca.pem'), '--execute', 'x', `wss://localhost:${server.port}/`],
+                      { env: { ...process.env, SSLKEYLOGFILE: viaEnv } });
+        assert.equal(r.code, 0, r.stderr);
+        for (const log of [viaOption, viaEnv]) {
+            const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+            assert.equal(lines.length, 5, `${path.basename(log)}: the five TLS 1.3 secrets`);
+            assert.ok(lines.every((l) => /^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+$/.test(l)));
+        }
+    });
+
     test('ws-echo over wss: Node\'s ws client gets its messages back, 1 MiB too', async () => {
         const server = await startServer('ws-echo', serverTls());
         const ws = await wsOpen(`wss://localhost:${server.port}/`);
