@@ -311,7 +311,10 @@ int tls_handshake(struct tls_conn *t)
     if (ret == 1)
         return TLS_DONE;
     int r = outcome(t, ret, "handshake");
-    return r == TLS_DONE ? TLS_FAILED : r;
+    if (r != TLS_DONE)
+        return r;
+    snprintf(t->error, sizeof t->error, "TLS handshake: the peer closed the connection");
+    return TLS_FAILED;
 }
 
 ssize_t tls_read(struct tls_conn *t, void *buf, size_t len)
