@@ -53,7 +53,9 @@ build_failed() {
 if [ "${LAB_NO_BUILD:-0}" != 1 ]; then
     LOG=$DIR/build.log
     echo "# building $DIR (make -C $DIR; the compiler's output is in $LOG)"
-    if ! timeout 600 make -C "$DIR" -j2 all >"$LOG" 2>&1; then
+    # The student's tree is its own build: a parent make's jobserver (make -j check) must
+    # not leak into it, or make warns "-j2 forced in submake".
+    if ! timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$DIR" -j2 all >"$LOG" 2>&1; then
         build_failed "$LOG"
     fi
     if grep -q 'warning:' "$LOG"; then
