@@ -8,8 +8,9 @@
  *   ./bin/tcp-server --echo             every byte comes back
  *   ./bin/tcp-server --lines            one answer per complete line, however the bytes arrive
  *
- * What it teaches: a "data" event is whatever one read returned, not a message. Type slowly
- * in telnet and each keystroke may be its own chunk; paste a paragraph and it may be one.
+ * What it teaches: a "data" event is whatever one read returned, not a message. Put telnet in
+ * character mode (Ctrl-] then "mode character") and each keystroke is its own chunk; paste a
+ * paragraph and it may be one.
  * --lines shows the fix: keep bytes until a newline completes a line. --echo shows the other
  * half of the lesson: a write may not complete, so when the client stops reading, the server
  * stops reading from it (back-pressure) until the queue drains.
