@@ -53,9 +53,15 @@ build_failed() {
 if [ "${LAB_NO_BUILD:-0}" != 1 ]; then
     LOG=$DIR/build.log
     echo "# building $DIR (make -C $DIR; the compiler's output is in $LOG)"
-    # The student's tree is its own build: a parent make's jobserver (make -j check) must
-    # not leak into it, or make warns "-j2 forced in submake".
-    if ! timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$DIR" -j2 all >"$LOG" 2>&1; then
+    # The student's tree is its own, ordinary build: nothing of a parent make may leak into
+    # it, neither its jobserver (make -j check: "-j2 forced in submake") nor the variables a
+    # command line exports (make check SANITIZE=1 would send the programs to build/san/bin).
+    if ! timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u WERROR -u TLS \
+        make -C "$DIR" -j2 all >"$LOG" 2>&1; then
+        build_failed "$LOG"
+    fi
+    if ! ls "$DIR"/bin/* >/dev/null 2>&1; then
+        echo "make -C $DIR put no programs in $DIR/bin" >>"$LOG"
         build_failed "$LOG"
     fi
     if grep -q 'warning:' "$LOG"; then
