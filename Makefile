@@ -73,10 +73,11 @@ PROGS     := $(patsubst %.c,$(BINDIR)/%,$(notdir $(PROG_SRC)))
 LIB       := $(OUT)/libwirelab.a
 LIB_OBJ   := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRC))
 
-# Browser pages beside a program (websocket/chat.html) are compiled in as C strings, so an
-# installed program serves them from anywhere.
-PAGE_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.html))
-PAGE_OBJ  := $(patsubst %.html,$(OUT)/pages/%.o,$(PAGE_SRC))
+# Browser pages beside a program (websocket/chat.html), and the scripts they share
+# (http/push_common.js), are compiled in as C strings, so an installed program serves them from
+# anywhere.
+PAGE_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.html $(d)/*.js))
+PAGE_OBJ  := $(patsubst %,$(OUT)/pages/%.o,$(basename $(PAGE_SRC)))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
@@ -93,6 +94,10 @@ $(OUT)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUT)/pages/%.c: %.html tests/tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/embed.sh $< $@
+
+$(OUT)/pages/%.c: %.js tests/tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/embed.sh $< $@
 

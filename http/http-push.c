@@ -17,6 +17,8 @@
  *
  * Each page shows what its technique costs while it runs: requests made, bytes received, and
  * the latency of each update (the page's clock minus the server's timestamp in the update).
+ * That panel is the same on every page, so it is one script, /push.js, which each page loads
+ * before its own.
  *
  *   ./bin/http-push -v                  then open http://127.0.0.1:7777/
  *   curl -N http://127.0.0.1:7777/clock/events                     the event stream as sent
@@ -47,11 +49,12 @@
 #include "ws_conn.h"
 #include "ws_upgrade.h"
 
-/* The pages, http/push_*.html, compiled in by the Makefile (tests/tools/embed.sh). */
+/* The pages, http/push_*.html, and the script they share, http/push_common.js, compiled in
+ * by the Makefile (tests/tools/embed.sh). */
 extern const char page_push_index[], page_push_polling[], page_push_long_polling[],
-    page_push_iframe[], page_push_sse[], page_push_websocket[];
+    page_push_iframe[], page_push_sse[], page_push_websocket[], page_push_common[];
 extern const unsigned long page_push_index_len, page_push_polling_len, page_push_long_polling_len,
-    page_push_iframe_len, page_push_sse_len, page_push_websocket_len;
+    page_push_iframe_len, page_push_sse_len, page_push_websocket_len, page_push_common_len;
 
 #define HISTORY 60             /* SSE events kept for clients that reconnect */
 #define SSE_RETRY_MS 2000      /* the reconnection delay we ask EventSource to use */
@@ -572,19 +575,24 @@ static long on_tick(struct loop *loop, void *arg)
 
 /* ---- HTTP: the pages and the endpoints ---- */
 
+#define HTML "text/html; charset=utf-8"
+#define SCRIPT "text/javascript; charset=utf-8"
+
 struct page {
     const char *path;
+    const char *type;
     const char *body;
     const unsigned long *len;
 };
 
 static const struct page pages[] = {
-    {"/", page_push_index, &page_push_index_len},
-    {"/polling", page_push_polling, &page_push_polling_len},
-    {"/long-polling", page_push_long_polling, &page_push_long_polling_len},
-    {"/iframe", page_push_iframe, &page_push_iframe_len},
-    {"/sse", page_push_sse, &page_push_sse_len},
-    {"/websocket", page_push_websocket, &page_push_websocket_len},
+    {"/", HTML, page_push_index, &page_push_index_len},
+    {"/polling", HTML, page_push_polling, &page_push_polling_len},
+    {"/long-polling", HTML, page_push_long_polling, &page_push_long_polling_len},
+    {"/iframe", HTML, page_push_iframe, &page_push_iframe_len},
+    {"/sse", HTML, page_push_sse, &page_push_sse_len},
+    {"/websocket", HTML, page_push_websocket, &page_push_websocket_len},
+    {"/push.js", SCRIPT, page_push_common, &page_push_common_len}, /* the cost panel */
 };
 
 struct endpoint {
@@ -616,7 +624,7 @@ static int serve_page(const struct http_request *req, struct http_res *res)
         if (!slice_eq(req->method, "GET") && !slice_eq(req->method, "HEAD"))
             answer_status(res, 405, "GET, HEAD", "pages take GET and HEAD\n");
         else {
-            http_res_set_header(res, "Content-Type", "text/html; charset=utf-8");
+            http_res_set_header(res, "Content-Type", pages[i].type);
             http_res_end(res, pages[i].body, *pages[i].len);
         }
         return 1;

@@ -376,6 +376,9 @@ test('errors: 404, 405 with Allow, 426 for the socket without an upgrade, bad op
         assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n/, page);
         assert.match(r.stdout, /\r\nContent-Type: text\/html; charset=utf-8\r\n/, page);
     }
+    const script = await curl(['-i', server.url('/push.js')]);
+    assert.match(script.stdout, /^HTTP\/1\.1 200 OK\r\n/, '/push.js, the pages\' shared script');
+    assert.match(script.stdout, /\r\nContent-Type: text\/javascript; charset=utf-8\r\n/);
     for (const bad of [['--interval', '5'], ['--interval', 'x'], ['--long-limit', '0'], ['--sse-drop-after', '-1'], ['extra']]) {
         const r = await run('http-push', bad);
         assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
