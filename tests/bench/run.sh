@@ -11,7 +11,8 @@
 #     <!-- bench:tcp begin -->  ...  <!-- bench:tcp end -->
 #
 # adding a "## <section>" heading at the end of the file for a section that has none yet. Text
-# outside the markers (the readings) is never touched.
+# outside the markers (the readings) is never touched. A new section is a script NAME.sh here
+# that sources lib.sh and writes $BENCH_OUT/NAME.md, and NAME added to SECTIONS below.
 #
 #   make bench                      every section, in SECTIONS order
 #   BENCH=tcp make bench            one section (or several: BENCH="tcp udp")
