@@ -256,9 +256,12 @@ static void discard_delayed(void)
 static void on_message(struct udp_socket *u, const char *data, size_t len,
                        const struct udp_rinfo *rinfo)
 {
-    if (rinfo->truncated)
+    if (rinfo->truncated) {
+        char from[NET_ADDR_LEN];
         trace_error("a datagram from %s was larger than %d bytes: the rest of it is lost",
-                    rinfo->text, UDP_RECV_BUF_LEN);
+                    net_addr_format((const struct sockaddr *)&rinfo->addr, from),
+                    UDP_RECV_BUF_LEN);
+    }
     if (lose_this_one()) {
         dropped++;
         trace_event(0, "drop", rinfo->text, "%zu bytes (--drop %d%%)", len, cfg.drop_percent);
@@ -376,6 +379,7 @@ static int set_up(const struct cli *c, struct loop *loop)
     char err[NET_ERR_LEN];
     udp_socket_init(&sock, loop);
     sock.on_message = on_message;
+    sock.addresses_unseen = cfg.quiet;
     /* No on_error: a failed receive concerns one datagram, the trace shows it, and a server
      * never stops because of one peer. */
     if (udp_socket_bind(&sock, c->bind, c->port, err) < 0) {
@@ -399,12 +403,7 @@ int main(int argc, char **argv)
     /* One line per datagram, each visible at once even when stdout is a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     if (set_up(&c, loop) < 0) {
         loop_free(loop);
         return EXIT_RUNTIME;

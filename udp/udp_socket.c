@@ -115,7 +115,13 @@ static int receive_one(struct udp_socket *u)
         report_error(u, errno, "recv");
         return -1;
     }
-    udp_rinfo_set(&rinfo, (struct sockaddr *)&from, msg.msg_namelen);
+    if (u->addresses_unseen && !trace_on()) {
+        memcpy(&rinfo.addr, &from, msg.msg_namelen);
+        rinfo.addrlen = msg.msg_namelen;
+        rinfo.text[0] = '\0';
+    } else {
+        udp_rinfo_set(&rinfo, (struct sockaddr *)&from, msg.msg_namelen);
+    }
     rinfo.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
     note_kernel_drops(u, &msg);
     u->received++;
