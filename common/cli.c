@@ -138,6 +138,16 @@ void cli_finish(struct cli *c)
     trace_init(c->prog, c->verbose, c->hex, c->quiet);
 }
 
+struct loop *cli_loop(const struct cli *c, loop_signal_fn *on_signal, void *arg)
+{
+    struct loop *loop = loop_new(c->backend);
+    if (!loop || loop_handle_signals(loop, on_signal, arg) < 0) {
+        trace_error("event loop: %s", strerror(errno));
+        exit(EXIT_RUNTIME);
+    }
+    return loop;
+}
+
 /* One line and exit 2: the TLS options are wrong for this build or these files. */
 static void tls_refused(const struct cli *c, const char *why)
 {

@@ -104,6 +104,13 @@ struct tls_ctx *cli_tls_server(const struct cli *c);
  * (tls 0) returns NULL, but still exits 2 if TLS options were given to a build without TLS. */
 struct tls_ctx *cli_tls_client(const struct cli *c, int tls);
 
+/* The program's event loop, after the options: a loop with the backend chosen by --loop, and
+ * SIGINT and SIGTERM handled by on_signal(loop, signo, arg) from inside it (NULL: the loop just
+ * stops; SIGPIPE is ignored either way, see loop_handle_signals). If the loop or its signal
+ * pipe cannot be made, prints "prog: event loop: <reason>" and exits 1: main goes on with a
+ * loop that works, and frees it with loop_free. */
+struct loop *cli_loop(const struct cli *c, loop_signal_fn *on_signal, void *arg);
+
 /* Prints "prog: message" and "Try 'prog --help'." on stderr, exits 2. */
 void cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 __attribute__((noreturn));

@@ -32,7 +32,6 @@
  * the browser left. A browser that leaves without a word is noticed at the next write (the
  * tick), when the kernel reports the connection reset.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -736,12 +735,7 @@ int main(int argc, char **argv)
     srv.on_request = on_request;
     srv.on_upgrade = on_upgrade;
 
-    push.loop = loop_new(c.backend);
-    if (!push.loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(push.loop, on_signal, NULL);
+    push.loop = cli_loop(&c, on_signal, NULL);
     if (http_server_listen(&srv, push.loop, c.bind, c.port, err) < 0) {
         trace_error("%s", err);
         loop_free(push.loop);

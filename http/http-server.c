@@ -159,12 +159,7 @@ int main(int argc, char **argv)
     parse_args(&c, argc, argv);
     srv.on_request = static_dir ? on_static : on_hello;
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     if (http_server_listen(&srv, loop, c.bind, c.port, err) < 0) {
         trace_error("%s", err);
         loop_free(loop);

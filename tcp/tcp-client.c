@@ -446,14 +446,7 @@ int main(int argc, char **argv)
     if (input_open(&client.in) < 0)
         return EXIT_RUNTIME;
 
-    client.loop = loop_new(c.backend);
-    if (!client.loop) {
-        trace_error("event loop: %s", strerror(errno));
-        if (client.in.fd > STDIN_FILENO)
-            close(client.in.fd);
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(client.loop, on_signal, NULL);
+    client.loop = cli_loop(&c, on_signal, NULL);
     if (start_connect(&client) < 0)
         client.failed = 1;
     else if (loop_run(client.loop) < 0)

@@ -15,7 +15,6 @@
  * half of the lesson: a write may not complete, so when the client stops reading, the server
  * stops reading from it (back-pressure) until the queue drains.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,12 +219,7 @@ int main(int argc, char **argv)
     cli_init(&c, "tcp-server", 8000, usage);
     parse_args(&c, argc, argv);
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     if (server_listen(&srv, loop, c.bind, c.port, on_connection, err) < 0) {
         trace_error("%s", err);
         loop_free(loop);

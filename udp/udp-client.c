@@ -529,12 +529,7 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     int code = EXIT_RUNTIME;
     if (set_up(loop) == 0) {
         if (loop_run(loop) < 0) {

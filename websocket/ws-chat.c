@@ -30,7 +30,6 @@
  *    browser lets any site open a WebSocket to any server, with the user's cookies. --origin
  *    is the allow-list that stops another site's page from joining the room as the user.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,12 +491,7 @@ int main(int argc, char **argv)
     srv.on_request = on_request;
     srv.on_upgrade = on_upgrade;
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     if (http_server_listen(&srv, loop, c.bind, c.port, err) < 0) {
         trace_error("%s", err);
         loop_free(loop);

@@ -1031,15 +1031,10 @@ int main(int argc, char **argv)
      * socket would take it and be read as "stdin". */
     client.in.usable = fcntl(STDIN_FILENO, F_GETFD) == 0;
 
-    client.loop = loop_new(c.backend);
-    if (!client.loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
+    client.loop = cli_loop(&c, on_signal, NULL);
     loop_timer_init(&client.in.timer, on_input_timer, NULL);
     loop_timer_init(&client.wait_timer, on_wait_timer, NULL);
     loop_timer_init(&client.ping_timer, on_ping_timer, NULL);
-    loop_handle_signals(client.loop, on_signal, NULL);
     if (start(&client) < 0)
         client.failed = 1;
     else if (loop_run(client.loop) < 0)

@@ -22,7 +22,6 @@
  *
  * A plain GET / (no upgrade) gets the echo page (websocket/up.html, compiled in).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,12 +585,7 @@ int main(int argc, char **argv)
     cli_init(&c, "ws-echo", 8888, usage);
     parse_args(&c, argc, argv);
 
-    struct loop *loop = loop_new(c.backend);
-    if (!loop) {
-        trace_error("event loop: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    loop_handle_signals(loop, on_signal, NULL);
+    struct loop *loop = cli_loop(&c, on_signal, NULL);
     if (server_listen(&srv, loop, c.bind, c.port, on_connection, err) < 0) {
         trace_error("%s", err);
         loop_free(loop);
