@@ -27,7 +27,10 @@ struct slice {
     size_t len;
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void buf_init(struct buf *b);
 
@@ -73,7 +76,7 @@ ssize_t buf_write_fd(struct buf *b, int fd);
 
 /* A slice's helpers. */
 struct slice slice_from(const char *s);
-int slice_eq(struct slice a, const char *s);          /* exact */
-int slice_eq_nocase(struct slice a, const char *s);   /* ASCII case-insensitive */
+int slice_eq(struct slice a, const char *s);        /* exact */
+int slice_eq_nocase(struct slice a, const char *s); /* ASCII case-insensitive */
 
 #endif

@@ -30,6 +30,8 @@ enum {
     CLI_OPT_FIRST_PROGRAM = 1100
 };
 
+/* The option tables below read best one entry after another, as written. */
+/* clang-format off */
 #define CLI_COMMON_OPTIONS                                                                         \
     {"verbose", no_argument, 0, 'v'}, {"hex", no_argument, 0, 'x'},                                \
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},                             \
@@ -50,6 +52,7 @@ enum {
     {"cacert", required_argument, 0, CLI_OPT_CACERT},                                              \
         {"insecure", no_argument, 0, CLI_OPT_INSECURE},                                            \
         {"keylog", required_argument, 0, CLI_OPT_KEYLOG}
+/* clang-format on */
 #define CLI_TLS_SERVER_HELP                                                                        \
     "      --tls-cert FILE         serve TLS with this PEM certificate chain (https, wss)\n"       \
     "      --tls-key FILE          ... and this PEM private key\n"                                 \
@@ -66,10 +69,10 @@ enum {
 #define WIRELAB_VERSION "0.1.0"
 
 struct cli {
-    const char *prog;      /* "tcp-server" */
-    const char *usage;     /* the --help text, printed as is */
-    int port;              /* -p, defaults to the program's own */
-    const char *bind;      /* -b, default "127.0.0.1" */
+    const char *prog;  /* "tcp-server" */
+    const char *usage; /* the --help text, printed as is */
+    int port;          /* -p, defaults to the program's own */
+    const char *bind;  /* -b, default "127.0.0.1" */
     enum loop_backend backend;
     int verbose, hex, quiet;
     const char *tls_cert, *tls_key, *keylog, *cacert; /* the TLS options */
@@ -112,14 +115,14 @@ struct tls_ctx *cli_tls_client(const struct cli *c, int tls);
 struct loop *cli_loop(const struct cli *c, loop_signal_fn *on_signal, void *arg);
 
 /* Prints "prog: message" and "Try 'prog --help'." on stderr, exits 2. */
-void cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
-__attribute__((noreturn));
+void cli_usage_error(const struct cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3))) __attribute__((noreturn));
 
 /* Strict parsers. Each exits 2 with a one-line message naming the option on a bad value. */
-int cli_port(const struct cli *c, const char *opt, const char *arg);       /* 0..65535 */
+int cli_port(const struct cli *c, const char *opt, const char *arg); /* 0..65535 */
 long long cli_number(const struct cli *c, const char *opt, const char *arg, long long min,
                      long long max);
-uint64_t cli_ms(const struct cli *c, const char *opt, const char *arg);   /* milliseconds */
+uint64_t cli_ms(const struct cli *c, const char *opt, const char *arg); /* milliseconds */
 /* Sizes accept a K/M/G suffix (powers of 1024): "16K", "1M". */
 uint64_t cli_size(const struct cli *c, const char *opt, const char *arg);
 

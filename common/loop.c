@@ -120,8 +120,7 @@ static struct loop_watcher *watcher_slot(struct loop *loop, int fd)
         while (n < need)
             n *= 2;
         loop->watchers = loop_xrealloc(loop->watchers, n * sizeof *loop->watchers);
-        memset(loop->watchers + loop->nwatchers, 0,
-               (n - loop->nwatchers) * sizeof *loop->watchers);
+        memset(loop->watchers + loop->nwatchers, 0, (n - loop->nwatchers) * sizeof *loop->watchers);
         for (size_t i = loop->nwatchers; i < n; i++)
             loop->watchers[i].slot = NO_SLOT;
         loop->nwatchers = n;

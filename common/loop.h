@@ -46,9 +46,9 @@ typedef long loop_timer_fn(struct loop *loop, void *arg);
 typedef void loop_signal_fn(struct loop *loop, int signo, void *arg);
 
 struct loop_timer {
-    uint64_t when;   /* loop time (ms) at which it fires; valid while active */
-    uint64_t seq;    /* tie-breaker: timers due at the same time fire in start order */
-    size_t slot;     /* index in the heap, or (size_t)-1 when not active */
+    uint64_t when; /* loop time (ms) at which it fires; valid while active */
+    uint64_t seq;  /* tie-breaker: timers due at the same time fire in start order */
+    size_t slot;   /* index in the heap, or (size_t)-1 when not active */
     loop_timer_fn *fn;
     void *arg;
 };

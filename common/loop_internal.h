@@ -17,13 +17,13 @@
 struct loop_watcher {
     loop_io_fn *fn;
     void *arg;
-    int mask;        /* LOOP_READ | LOOP_WRITE asked for; 0 when idle */
-    int active;      /* watched at all (loop_watch called, loop_unwatch not yet) */
-    int internal;    /* the loop's own (signal pipe): does not keep loop_run going */
-    uint32_t gen;    /* changes every time the descriptor starts being watched */
-    size_t slot;     /* backend's private index (poll: position in the pollfd array) */
-    int in_kernel;   /* backend's private flag (epoll: registered with epoll_ctl) */
-    int closing;     /* loop_unwatch_closing: the descriptor is about to be closed */
+    int mask;      /* LOOP_READ | LOOP_WRITE asked for; 0 when idle */
+    int active;    /* watched at all (loop_watch called, loop_unwatch not yet) */
+    int internal;  /* the loop's own (signal pipe): does not keep loop_run going */
+    uint32_t gen;  /* changes every time the descriptor starts being watched */
+    size_t slot;   /* backend's private index (poll: position in the pollfd array) */
+    int in_kernel; /* backend's private flag (epoll: registered with epoll_ctl) */
+    int closing;   /* loop_unwatch_closing: the descriptor is about to be closed */
 };
 
 struct loop_fired {

@@ -173,7 +173,7 @@ int net_tcp_connect_addr(const struct sockaddr *sa, socklen_t salen, int *in_pro
         *in_progress = 1;
         return fd;
     }
-fail: {
+fail : {
     int saved = errno;
     close(fd);
     errno = saved;

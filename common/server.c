@@ -65,8 +65,7 @@ static void on_acceptable(struct loop *loop, int fd, int events, void *arg)
         int cfd = net_accept(srv->fd, &peer, &len);
         if (cfd < 0) {
             /* EMFILE and friends: leave the connection in the backlog and try next turn. */
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 trace_event(0, "error", srv->addr, "accept: %s", strerror(errno));
             break;
         }

@@ -24,24 +24,25 @@ typedef void server_close_fn(struct server *srv);
 
 struct server {
     struct loop *loop;
-    int fd;                       /* -1 once closed */
-    char addr[NET_ADDR_LEN];      /* "127.0.0.1:8000", the port the kernel gave */
+    int fd;                  /* -1 once closed */
+    char addr[NET_ADDR_LEN]; /* "127.0.0.1:8000", the port the kernel gave */
     server_connection_fn *on_connection;
     void *user;
-    size_t max_connections;       /* 0: no limit */
-    size_t connections;           /* open streams */
-    int keepalive;                /* SO_KEEPALIVE on each accepted socket */
-    int nodelay;                  /* TCP_NODELAY on each accepted socket */
-    struct tls_ctx *tls;          /* set: every accepted stream speaks TLS (tls.h) */
-    struct stream *streams;       /* open streams, newest first */
-    unsigned long accepted;       /* total accepted */
-    server_close_fn *on_close;    /* Node's 'close': closed and the last connection gone */
-    struct loop_timer grace;      /* server_shutdown's deadline */
+    size_t max_connections;    /* 0: no limit */
+    size_t connections;        /* open streams */
+    int keepalive;             /* SO_KEEPALIVE on each accepted socket */
+    int nodelay;               /* TCP_NODELAY on each accepted socket */
+    struct tls_ctx *tls;       /* set: every accepted stream speaks TLS (tls.h) */
+    struct stream *streams;    /* open streams, newest first */
+    unsigned long accepted;    /* total accepted */
+    server_close_fn *on_close; /* Node's 'close': closed and the last connection gone */
+    struct loop_timer grace;   /* server_shutdown's deadline */
 };
 
 /* Binds and listens on host:port. Set user, max_connections, keepalive, nodelay and tls first
- * (zero the struct for the defaults); the other fields are filled in here. Port 0: any free port. Starts accepting.
- * Returns 0, or -1 with a one-line err ("listen 127.0.0.1:8000: Address already in use"). */
+ * (zero the struct for the defaults); the other fields are filled in here. Port 0: any free port.
+ * Starts accepting. Returns 0, or -1 with a one-line err ("listen 127.0.0.1:8000: Address already
+ * in use"). */
 int server_listen(struct server *srv, struct loop *loop, const char *host, int port,
                   server_connection_fn *on_connection, char err[NET_ERR_LEN]);
 

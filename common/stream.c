@@ -23,16 +23,16 @@
 #include "trace.h"
 
 enum {
-    ST_CONNECTING = 1u << 0,   /* non-blocking connect in progress */
-    ST_CONNECT_DUE = 1u << 1,  /* connected at once; on_connect waits for the loop */
-    ST_PAUSED = 1u << 2,       /* stream_pause: not reading */
-    ST_PEER_ENDED = 1u << 3,   /* read returned 0 */
-    ST_ENDING = 1u << 4,       /* stream_end called: FIN once the queue is written */
-    ST_WR_SHUT = 1u << 5,      /* FIN sent */
-    ST_CLOSED = 1u << 6,       /* descriptor closed; on_close waits for the loop */
-    ST_NEED_DRAIN = 1u << 7,   /* a write returned 0: call on_drain when the queue empties */
-    ST_REDELIVER = 1u << 8,    /* buffered input to hand to on_data again */
-    ST_DRAIN_DUE = 1u << 9,    /* the queue emptied: on_drain waits for the loop */
+    ST_CONNECTING = 1u << 0,    /* non-blocking connect in progress */
+    ST_CONNECT_DUE = 1u << 1,   /* connected at once; on_connect waits for the loop */
+    ST_PAUSED = 1u << 2,        /* stream_pause: not reading */
+    ST_PEER_ENDED = 1u << 3,    /* read returned 0 */
+    ST_ENDING = 1u << 4,        /* stream_end called: FIN once the queue is written */
+    ST_WR_SHUT = 1u << 5,       /* FIN sent */
+    ST_CLOSED = 1u << 6,        /* descriptor closed; on_close waits for the loop */
+    ST_NEED_DRAIN = 1u << 7,    /* a write returned 0: call on_drain when the queue empties */
+    ST_REDELIVER = 1u << 8,     /* buffered input to hand to on_data again */
+    ST_DRAIN_DUE = 1u << 9,     /* the queue emptied: on_drain waits for the loop */
     ST_DESTROY_SOON = 1u << 10, /* stream_destroy_soon: close, not FIN, once the queue is written */
     /* TLS streams only (s->tls): */
     ST_TLS_HANDSHAKE = 1u << 11,   /* handshaking: no data either way yet */
@@ -326,8 +326,7 @@ static void connect_finished(struct stream *s)
     connect_next(s, err);
 }
 
-struct stream *stream_connect(struct loop *loop, const char *host, int port,
-                              char err[NET_ERR_LEN])
+struct stream *stream_connect(struct loop *loop, const char *host, int port, char err[NET_ERR_LEN])
 {
     struct addrinfo *list;
     if (net_resolve(host, port, SOCK_STREAM, 0, &list, err) < 0)
@@ -614,8 +613,7 @@ static long on_defer(struct loop *loop, void *arg)
         trace_event(s->id, "drain", s->peer, NULL);
         call_event(s, s->on_drain);
     }
-    if (!(s->state & (ST_CLOSED | ST_PAUSED)) && (s->state & ST_REDELIVER) &&
-        buf_len(&s->in) > 0)
+    if (!(s->state & (ST_CLOSED | ST_PAUSED)) && (s->state & ST_REDELIVER) && buf_len(&s->in) > 0)
         deliver_buffered(s);
     /* A TLS peer's close_notify read while paused: its on_end comes after the input. */
     if ((s->state & (ST_TLS_EOF | ST_PEER_ENDED | ST_PAUSED | ST_CLOSED)) == ST_TLS_EOF)

@@ -52,8 +52,8 @@ typedef void stream_error_fn(struct stream *s, int err);
 struct stream {
     struct loop *loop;
     int fd;
-    unsigned long id;         /* the #N in trace lines */
-    char peer[NET_ADDR_LEN];  /* "127.0.0.1:50814" */
+    unsigned long id;        /* the #N in trace lines */
+    char peer[NET_ADDR_LEN]; /* "127.0.0.1:50814" */
 
     stream_event_fn *on_connect;
     stream_data_fn *on_data;
@@ -68,7 +68,7 @@ struct stream {
     size_t high_water;   /* stream_write returns 0 past this many queued bytes */
     size_t max_input;    /* unconsumed input beyond this is an error (EMSGSIZE) */
     int error;           /* errno of the failure that closed the stream, or 0 */
-    int trace_data;      /* 0 turns off this stream's data/hex trace (protocol views do their own) */
+    int trace_data; /* 0 turns off this stream's data/hex trace (protocol views do their own) */
 
     /* Private to stream.c. */
     struct buf in, out;
@@ -93,8 +93,7 @@ struct stream *stream_new_accepted(struct loop *loop, int fd, const struct socka
 /* Resolves host (blocking getaddrinfo) and starts connecting to each address in turn. Returns
  * NULL with a one-line err when the name does not resolve; otherwise on_connect or on_error
  * (ECONNREFUSED, ETIMEDOUT, ...) then on_close follow from the loop. */
-struct stream *stream_connect(struct loop *loop, const char *host, int port,
-                              char err[NET_ERR_LEN]);
+struct stream *stream_connect(struct loop *loop, const char *host, int port, char err[NET_ERR_LEN]);
 
 /* Queues len bytes. Returns 1 if the caller may go on writing, 0 if it should wait for
  * on_drain. Bytes written after stream_end or stream_destroy are dropped (returns 0). */

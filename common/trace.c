@@ -28,8 +28,7 @@ static void print_time(FILE *f)
     gettimeofday(&tv, NULL);
     time_t secs = tv.tv_sec;
     localtime_r(&secs, &tm);
-    fprintf(f, "%02d:%02d:%02d.%03d ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-            (int)(tv.tv_usec / 1000));
+    fprintf(f, "%02d:%02d:%02d.%03d ", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
 }
 
 void trace_event(unsigned long conn, const char *event, const char *peer, const char *fmt, ...)

@@ -708,7 +708,8 @@ static void parse_args(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "X:H:d:u:o:ik", opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "X:H:d:u:o:ik", opts, NULL)) !=
+           -1)
         if (!cli_common_option(&cli, opt, optarg))
             parse_option(opt, optarg);
     if (optind != argc - 1)

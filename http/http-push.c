@@ -74,8 +74,8 @@ static const char usage[] =
     "      --interval MS       the clock's tick: one update per stream (default 1000)\n"
     "      --long-limit MS     answer a long poll held this long with 204 (default 30000)\n"
     "      --sse-drop-after N  end each event stream after N live events, so that the\n"
-    "                          browser reconnects with Last-Event-ID (default 0 = never)\n"
-    CLI_TLS_SERVER_HELP
+    "                          browser reconnects with Last-Event-ID (default 0 = "
+    "never)\n" CLI_TLS_SERVER_HELP
     "  -v, --verbose           trace events and print each request and response head\n"
     "  -x, --hex               also hexdump the bytes\n"
     "  -q, --quiet             print nothing but the ready line and errors\n"

@@ -40,15 +40,16 @@ static const char usage[] =
     "      --max-uri N             longer request targets get 414 (default 8192)\n"
     "      --max-body N            larger request bodies get 413 (default 1M)\n"
     "      --max-connections N     stop accepting at N open connections (default 0 = none)\n"
-    "      --keepalive             TCP keep-alive probes on each connection (SO_KEEPALIVE)\n"
-    CLI_TLS_SERVER_HELP
+    "      --keepalive             TCP keep-alive probes on each connection "
+    "(SO_KEEPALIVE)\n" CLI_TLS_SERVER_HELP
     "  -v, --verbose               trace events and print each request and response head\n"
     "  -x, --hex                   also hexdump the bytes\n"
     "  -q, --quiet                 print nothing but the ready line and errors\n"
     "  -h, --help                  this text\n"
     "  -V, --version               version\n"
     "\n"
-    "Try: curl -v http://127.0.0.1:8000/   or   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8000\n";
+    "Try: curl -v http://127.0.0.1:8000/   or   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 "
+    "8000\n";
 
 enum {
     OPT_STATIC = CLI_OPT_FIRST_PROGRAM,
@@ -101,21 +102,39 @@ static void program_option(struct cli *c, int opt, const char *arg)
 {
     struct http_server_config *cfg = &srv.cfg;
     switch (opt) {
-    case OPT_STATIC: static_dir = arg; break;
-    case OPT_TEXT: hello_text = arg; break;
-    case OPT_HEADERS_TIMEOUT: cfg->headers_timeout_ms = cli_ms(c, "--headers-timeout", arg); break;
-    case OPT_REQUEST_TIMEOUT: cfg->request_timeout_ms = cli_ms(c, "--request-timeout", arg); break;
+    case OPT_STATIC:
+        static_dir = arg;
+        break;
+    case OPT_TEXT:
+        hello_text = arg;
+        break;
+    case OPT_HEADERS_TIMEOUT:
+        cfg->headers_timeout_ms = cli_ms(c, "--headers-timeout", arg);
+        break;
+    case OPT_REQUEST_TIMEOUT:
+        cfg->request_timeout_ms = cli_ms(c, "--request-timeout", arg);
+        break;
     case OPT_KEEP_ALIVE_TIMEOUT:
         cfg->keep_alive_timeout_ms = cli_ms(c, "--keep-alive-timeout", arg);
         break;
-    case OPT_TIMEOUT: cfg->socket_timeout_ms = cli_ms(c, "--timeout", arg); break;
-    case OPT_MAX_HEADER: cfg->max_header_size = cli_size(c, "--max-header-size", arg); break;
-    case OPT_MAX_URI: cfg->max_uri = cli_size(c, "--max-uri", arg); break;
-    case OPT_MAX_BODY: cfg->max_body = cli_size(c, "--max-body", arg); break;
+    case OPT_TIMEOUT:
+        cfg->socket_timeout_ms = cli_ms(c, "--timeout", arg);
+        break;
+    case OPT_MAX_HEADER:
+        cfg->max_header_size = cli_size(c, "--max-header-size", arg);
+        break;
+    case OPT_MAX_URI:
+        cfg->max_uri = cli_size(c, "--max-uri", arg);
+        break;
+    case OPT_MAX_BODY:
+        cfg->max_body = cli_size(c, "--max-body", arg);
+        break;
     case OPT_MAX_CONN:
         cfg->max_connections = (size_t)cli_number(c, "--max-connections", arg, 0, 1000000);
         break;
-    case OPT_KEEPALIVE: srv.tcp.keepalive = 1; break;
+    case OPT_KEEPALIVE:
+        srv.tcp.keepalive = 1;
+        break;
     }
 }
 

@@ -13,7 +13,8 @@
  * pipelined requests are answered in order with no queue of our own.
  *
  * Try it: ./bin/http-server -v, then curl -v http://127.0.0.1:8000/ or, by hand,
- *   printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n' | nc 127.0.0.1 8000
+ *   printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n' | nc 127.0.0.1
+ * 8000
  */
 #include "http_server.h"
 
@@ -29,25 +30,25 @@
 #define CLOSE_GRACE_MS 5000
 
 enum phase {
-    PH_IDLE,     /* between requests: nothing of the next one has arrived */
-    PH_HEAD,     /* part of a head has arrived */
-    PH_BODY,     /* reading the request body */
-    PH_RESPOND,  /* the request is read; waiting for the handler to end the response */
-    PH_CLOSING,  /* the connection will close once its output is written */
+    PH_IDLE,    /* between requests: nothing of the next one has arrived */
+    PH_HEAD,    /* part of a head has arrived */
+    PH_BODY,    /* reading the request body */
+    PH_RESPOND, /* the request is read; waiting for the handler to end the response */
+    PH_CLOSING, /* the connection will close once its output is written */
 };
 
 struct http_res {
     struct http_conn *conn;
     int status;
-    struct buf headers;      /* header lines set by the handler, until the head is sent */
-    int64_t content_length;  /* set by the handler, or -1 */
+    struct buf headers;     /* header lines set by the handler, until the head is sent */
+    int64_t content_length; /* set by the handler, or -1 */
     int head_sent, finished;
-    int chunked;             /* the body goes out in chunks */
-    int until_close;         /* HTTP/1.0 client, unknown length: the body ends with the connection */
-    int no_body;             /* HEAD request, or a status that has no body */
+    int chunked;     /* the body goes out in chunks */
+    int until_close; /* HTTP/1.0 client, unknown length: the body ends with the connection */
+    int no_body;     /* HEAD request, or a status that has no body */
     int head_request;
     int keep_alive;
-    int client_close;        /* the request asked for the close (Connection: close, or 1.0) */
+    int client_close; /* the request asked for the close (Connection: close, or 1.0) */
     int version_minor;
     int expect_continue, continue_sent;
     http_body_fn *on_body;

@@ -197,17 +197,28 @@ const char *http_static_mime_type(const char *path)
      * STUB: return "application/octet-stream";
      */
     static const char *const table[][2] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
-        {"json", "application/json"},         {"txt", "text/plain; charset=utf-8"},
-        {"md", "text/markdown; charset=utf-8"}, {"c", "text/plain; charset=utf-8"},
-        {"h", "text/plain; charset=utf-8"},   {"xml", "application/xml"},
-        {"png", "image/png"},                 {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
-        {"svg", "image/svg+xml"},             {"ico", "image/x-icon"},
-        {"webp", "image/webp"},               {"wasm", "application/wasm"},
-        {"pdf", "application/pdf"},           {"mp4", "video/mp4"},
-        {"woff2", "font/woff2"},              {"gz", "application/gzip"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"c", "text/plain; charset=utf-8"},
+        {"h", "text/plain; charset=utf-8"},
+        {"xml", "application/xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},
+        {"ico", "image/x-icon"},
+        {"webp", "image/webp"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"mp4", "video/mp4"},
+        {"woff2", "font/woff2"},
+        {"gz", "application/gzip"},
     };
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
@@ -239,7 +250,8 @@ static long long parse_http_date(struct slice v)
     text[v.len] = '\0';
     memset(&tm, 0, sizeof tm);
     if (sscanf(text, "%*3s, %2d %3s %4d %2d:%2d:%2d %3s%n", &day, mon, &year, &h, &m, &s, gmt,
-               &used) != 7 || (size_t)used != v.len || strcmp(gmt, "GMT") != 0)
+               &used) != 7 ||
+        (size_t)used != v.len || strcmp(gmt, "GMT") != 0)
         return -1;
     const char *mp = strstr(months, mon);
     if (strlen(mon) != 3 || !mp || (mp - months) % 3 != 0)

@@ -195,13 +195,27 @@ static void parse_args(struct cli *c, int argc, char **argv)
         if (cli_common_option(c, opt, optarg))
             continue;
         switch (opt) {
-        case 'e': cfg.echo = 1; break;
-        case 'l': cfg.lines = 1; break;
-        case OPT_WELCOME: cfg.welcome = optarg; break;
-        case OPT_REPLY: cfg.reply = optarg; break;
-        case OPT_GOODBYE: cfg.goodbye = optarg; break;
-        case OPT_KEEPALIVE: srv.keepalive = 1; break;
-        case OPT_TIMEOUT: cfg.timeout_ms = cli_ms(c, "--timeout", optarg); break;
+        case 'e':
+            cfg.echo = 1;
+            break;
+        case 'l':
+            cfg.lines = 1;
+            break;
+        case OPT_WELCOME:
+            cfg.welcome = optarg;
+            break;
+        case OPT_REPLY:
+            cfg.reply = optarg;
+            break;
+        case OPT_GOODBYE:
+            cfg.goodbye = optarg;
+            break;
+        case OPT_KEEPALIVE:
+            srv.keepalive = 1;
+            break;
+        case OPT_TIMEOUT:
+            cfg.timeout_ms = cli_ms(c, "--timeout", optarg);
+            break;
         case OPT_MAX_CONN:
             srv.max_connections = (size_t)cli_number(c, "--max-connections", optarg, 0, 1000000);
             break;

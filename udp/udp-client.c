@@ -351,7 +351,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "f:s:c:i:w:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "f:s:c:i:w:", opts, NULL)) !=
+           -1) {
         if (cli_common_option(c, opt, optarg))
             continue;
         switch (opt) {

@@ -259,8 +259,7 @@ static void on_message(struct udp_socket *u, const char *data, size_t len,
     if (rinfo->truncated) {
         char from[NET_ADDR_LEN];
         trace_error("a datagram from %s was larger than %d bytes: the rest of it is lost",
-                    net_addr_format((const struct sockaddr *)&rinfo->addr, from),
-                    UDP_RECV_BUF_LEN);
+                    net_addr_format((const struct sockaddr *)&rinfo->addr, from), UDP_RECV_BUF_LEN);
     }
     if (lose_this_one()) {
         dropped++;

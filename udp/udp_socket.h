@@ -81,9 +81,9 @@ struct udp_socket {
     udp_error_fn *on_error;    /* optional */
     udp_event_fn *on_writable; /* optional: see udp_socket_want_write */
     void *user;
-    int addresses_unseen;      /* 1: nothing shows where datagrams come from (udp-server -q
-                                  without -v), so rinfo->text is left empty: formatting an
-                                  address costs more than the rest of a tiny datagram's work */
+    int addresses_unseen; /* 1: nothing shows where datagrams come from (udp-server -q
+                             without -v), so rinfo->text is left empty: formatting an
+                             address costs more than the rest of a tiny datagram's work */
 
     uint64_t received, received_bytes; /* datagrams and payload bytes in */
     uint64_t sent, sent_bytes;         /* datagrams and payload bytes out */

@@ -68,8 +68,8 @@ static const char usage[] =
     "      --max-queued N      drop a member who lets N bytes pile up unread (default 64M)\n"
     "      --ping MS           ping a member silent for MS; drop one silent for 2*MS\n"
     "                          (default 0 = no heartbeat)\n"
-    "      --keepalive         TCP keep-alive probes on each connection (SO_KEEPALIVE)\n"
-    CLI_TLS_SERVER_HELP
+    "      --keepalive         TCP keep-alive probes on each connection "
+    "(SO_KEEPALIVE)\n" CLI_TLS_SERVER_HELP
     "  -v, --verbose           trace events, HTTP heads, and each frame members send\n"
     "  -x, --hex               also hexdump the bytes\n"
     "  -q, --quiet             print nothing but the ready line and errors\n"

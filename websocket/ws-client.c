@@ -988,7 +988,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "o:s:H:c:w:", opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, cli_argv(argv), CLI_COMMON_SHORT "o:s:H:c:w:", opts, NULL)) !=
+           -1)
         if (!cli_common_option(c, opt, optarg))
             program_option(c, opt, optarg);
     if (argc - optind != 1)

@@ -67,8 +67,8 @@ static const char usage[] =
     "      --ping MS            ping a client silent for MS, drop it if it stays silent (0 = off)\n"
     "      --headers-timeout MS drop a client whose handshake is not in after MS (default 10000)\n"
     "      --keepalive          turn on TCP keep-alive probes (SO_KEEPALIVE)\n"
-    "      --max-connections N  stop accepting at N open connections (default 0 = no limit)\n"
-    CLI_TLS_SERVER_HELP
+    "      --max-connections N  stop accepting at N open connections (default 0 = no "
+    "limit)\n" CLI_TLS_SERVER_HELP
     "  -v, --verbose            trace events on stderr, and dissect every frame (\"| \" lines)\n"
     "  -x, --hex                also hexdump the bytes in and out\n"
     "  -q, --quiet              print nothing but the ready line and errors\n"

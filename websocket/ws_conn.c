@@ -295,8 +295,7 @@ static int too_big(const struct ws_conn *ws, const struct ws_header *h)
 {
     if (ws_opcode_is_control(h->opcode))
         return 0;
-    return h->payload_len > ws->max_message ||
-           buf_len(&ws->msg) + h->payload_len > ws->max_message;
+    return h->payload_len > ws->max_message || buf_len(&ws->msg) + h->payload_len > ws->max_message;
 }
 
 /* Parses one frame at data. Returns its length, 0 if more bytes are needed, -1 on failure. */

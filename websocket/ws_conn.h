@@ -49,10 +49,10 @@ enum ws_role { WS_SERVER, WS_CLIENT };
 
 struct ws_conn {
     struct stream *s;
-    enum ws_role role;     /* a client masks what it sends; a server requires masked frames */
-    int legacy;            /* hixie-76 framing */
-    size_t max_message;    /* larger messages fail the connection with 1009 */
-    size_t max_queued;     /* a peer this far behind is dropped */
+    enum ws_role role;         /* a client masks what it sends; a server requires masked frames */
+    int legacy;                /* hixie-76 framing */
+    size_t max_message;        /* larger messages fail the connection with 1009 */
+    size_t max_queued;         /* a peer this far behind is dropped */
     uint64_t ping_interval_ms; /* heartbeat; 0 = off */
 
     ws_message_fn *on_message;
@@ -63,10 +63,10 @@ struct ws_conn {
 
     /* Private to ws_conn.c. */
     int state;
-    int msg_opcode;           /* opcode of the message being reassembled, or -1 */
-    struct buf msg;           /* its fragments so far */
+    int msg_opcode; /* opcode of the message being reassembled, or -1 */
+    struct buf msg; /* its fragments so far */
     struct utf8_validator utf8;
-    int close_code;           /* the peer's, as reported by on_close */
+    int close_code; /* the peer's, as reported by on_close */
     char close_reason[WS_MAX_CLOSE_REASON + 1];
     size_t close_reason_len;
     struct loop_timer heartbeat;

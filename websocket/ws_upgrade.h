@@ -44,8 +44,8 @@ struct ws_upgrade_policy {
 
 /* The outcome of checking a request. */
 struct ws_upgrade {
-    int status;          /* 101 to accept, else the error status to answer */
-    const char *reason;  /* one line for the error body and the trace */
+    int status;         /* 101 to accept, else the error status to answer */
+    const char *reason; /* one line for the error body and the trace */
     char accept[WS_ACCEPT_SIZE];
     const char *protocol; /* the chosen sub-protocol (from the policy), or NULL */
     struct slice origin;  /* the request's Origin, possibly empty */

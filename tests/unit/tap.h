@@ -54,7 +54,7 @@ static inline int tap_check(int cond, const char *file, int line, const char *fm
         const char *tap_g_ = (got), *tap_w_ = (want);                                              \
         int tap_same_ = tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0;                           \
         if (!tap_check(tap_same_, __FILE__, __LINE__, __VA_ARGS__))                                \
-            printf("#   got \"%s\", want \"%s\"\n", tap_g_ ? tap_g_ : "(null)",                   \
+            printf("#   got \"%s\", want \"%s\"\n", tap_g_ ? tap_g_ : "(null)",                    \
                    tap_w_ ? tap_w_ : "(null)");                                                    \
     } while (0)
 
