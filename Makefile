@@ -125,6 +125,10 @@ $(OUT)/tools/%: $(OUT)/tests/tools/%.o $(LIB)
 
 unit: $(UNIT_BINS)
 
+# Keep the objects and generated page sources that chains of rules make along the way, so a
+# second make rebuilds nothing (by default make deletes them as "intermediate").
+.SECONDARY:
+
 # The whole suite. tests/run.sh runs the unit binaries and the integration scripts, each as
 # its own process with a time limit, and prints the closing "N passed, N failed" line.
 check: all unit
