@@ -84,7 +84,7 @@ pause
 
 say "1. TCP (document 000, section 一): the tutorial's server and client"
 note "The server greets, answers each chunk with 'hello', and says 'end' when the client half-closes."
-start tcp "$BIN/tcp-server" -v
+start tcp "$BIN/tcp-server" -v -x
 show "tcp-client 127.0.0.1 $PORT          # sends 'world!\\r\\n', half-closes, prints all it gets"
 "$BIN/tcp-client" 127.0.0.1 "$PORT"
 echo
