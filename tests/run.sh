@@ -71,7 +71,7 @@ KILL_AFTER=5   # seconds between timeout's SIGTERM and its SIGKILL
 # The Debian package that brings each tool a test can require.
 declare -A APT_PACKAGE=(
     [nc]=netcat-openbsd [curl]=curl [chromium]=chromium [node]=nodejs [npm]=npm
-    [wrk]=wrk [openssl]=openssl [nginx]=nginx-light [clang]=clang
+    [wrk]=wrk [openssl]=openssl [nginx]=nginx-light [clang]=clang [certutil]=libnss3-tools
 )
 
 case "${CI:-}" in

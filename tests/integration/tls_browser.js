@@ -1,16 +1,16 @@
-// requires: node chromium openssl
+// requires: node chromium openssl certutil
 // timeout: 180
 'use strict';
 /*
  * tls_browser.js - the chat room over https and wss in Chromium (headless), with a certificate
  * from a throwaway CA that the `openssl` command makes for this run.
  *
- * How Chromium comes to trust it: --ignore-certificate-errors-spki-list=<base64 SHA-256 of the
- * server certificate's public key> (the flag Chromium's own tests use; it needs a user-data
- * dir, which every launch here has). That pins this one key instead of adding the CA to an NSS
- * database: simpler, no certutil, and nothing outside the browser's temporary profile changes.
- * A browser launched without the flag is refused (the certificate is not trusted), which shows
- * it is the pin, not a lax browser, that lets the page load.
+ * How Chromium comes to trust it: as a user's browser would, through the CA. On Linux Chromium
+ * reads the trust store in ~/.pki/nssdb; the test makes one in a throwaway HOME with NSS's
+ * certutil (Debian's libnss3-tools), adds the test CA to it as trusted for servers, and starts
+ * the browser with that HOME. Nothing outside the temporary directory changes. A browser whose
+ * HOME has no such database refuses the certificate, which shows it is the CA, not a lax
+ * browser, that lets the page load.
  *
  * What it proves: ws-chat's page loads over https, connects back over wss (the page picks wss
  * because it came over https), two pages chat; a page sent to the https port over plain http
@@ -19,7 +19,6 @@
  *
  * Run it alone after `make`: node tests/integration/tls_browser.js
  */
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -49,11 +48,18 @@ async function makeCertificates() {
                    '-CAcreateserial', '-days', '2', '-out', file('cert.pem'), '-extfile', file('ext')]);
 }
 
-/* What --ignore-certificate-errors-spki-list wants: base64(SHA-256(SubjectPublicKeyInfo)). */
-function spkiHash(certFile) {
-    const cert = new crypto.X509Certificate(fs.readFileSync(certFile));
-    const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-    return crypto.createHash('sha256').update(spki).digest('base64');
+/* A HOME whose NSS database (~/.pki/nssdb) trusts the test CA to identify servers ("C,,"). */
+async function trustingHome() {
+    const home = file('home');
+    const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+    fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+    for (const args of [['-N', '-d', db, '--empty-password'],
+                        ['-A', '-d', db, '-n', 'wirelab browser test CA', '-t', 'C,,', '-i', file('ca.pem')]]) {
+        const r = await runCommand('certutil', args, { timeout: 30000 });
+        if (r.code !== 0)
+            throw new Error(`certutil ${args.join(' ')}: ${r.stderr}`);
+    }
+    return { ...process.env, HOME: home };
 }
 
 function lines(page) {
@@ -86,10 +92,10 @@ async function main() {
     await makeCertificates();
     const tlsArgs = ['--tls-cert', file('cert.pem'), '--tls-key', file('key.pem')];
 
-    test('Chromium loads the chat over https and chats over wss, trusting the test certificate', async () => {
+    test('Chromium, trusting the test CA, loads the chat over https and chats over wss', async () => {
         const server = await startServer('ws-chat', ['-v', ...tlsArgs]);
         const url = `https://localhost:${server.port}/`;
-        const browser = await launchChromium({ args: [`--ignore-certificate-errors-spki-list=${spkiHash(file('cert.pem'))}`] });
+        const browser = await launchChromium({ env: await trustingHome() });
         const one = await openChat(browser, url);
         assert.equal(await one.evaluate(() => location.protocol), 'https:');
         const two = await openChat(browser, url);
@@ -110,9 +116,10 @@ async function main() {
         assert.equal((await waitLines(one, 4))[3], 'user2 says: still here');
     }, { timeout: 90000 });
 
-    test('without the pin Chromium refuses the certificate (it is not trusted by default)', async () => {
+    test('with a HOME that does not trust the CA, Chromium refuses the certificate', async () => {
         const server = await startServer('ws-chat', tlsArgs);
-        const browser = await launchChromium();
+        fs.mkdirSync(file('bare-home'), { recursive: true });
+        const browser = await launchChromium({ env: { ...process.env, HOME: file('bare-home') } });
         const page = await browser.newPage();
         const err = await page.goto(`https://localhost:${server.port}/`).then(() => null, (e) => e);
         assert.ok(err, 'the page loaded');

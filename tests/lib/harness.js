@@ -798,7 +798,8 @@ function udpSocket(opts = {}) {
 /**
  * Launches Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) headless through playwright-core
  * with a fresh profile; closed when the test ends (or the file, with keep). Needs
- * `// requires: chromium` in the file header. opts: {keep, args (extra flags)}.
+ * `// requires: chromium` in the file header. opts: {keep, args (extra flags), env (the
+ * browser's environment, e.g. a HOME whose ~/.pki/nssdb trusts a test CA)}.
  */
 async function launchChromium(opts = {}) {
     const { chromium } = require(path.join(__dirname, '..', 'node_modules', 'playwright-core'));
@@ -809,6 +810,7 @@ async function launchChromium(opts = {}) {
         // headless: true adds --headless, and launch() makes a fresh, temporary --user-data-dir.
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
                ...(opts.args || [])],
+        ...(opts.env ? { env: opts.env } : {}),
     });
     track({ kind: 'browser', dispose: () => browser.close() }, opts.keep);
     return browser;
